@@ -1,0 +1,76 @@
+# Containers from scratch, in C.  `make help` lists the targets.
+
+STEPS := step1-exec step2-uts step3-pid step4-chroot step5-proc step6-mounts step7-cgroups
+NUMS := 1 2 3 4 5 6 7
+step_dir = $(filter step$(1)-%,$(STEPS))
+
+ROOTFS_DIR := $(CURDIR)/rootfs
+ROOTFS_MARK := $(ROOTFS_DIR)/container-rootfs
+HELPERS := forkloop memhog cpuburn
+HELPER_BINS := $(HELPERS:%=build/helpers/%)
+ROOTFS_HELPERS := $(HELPERS:%=$(ROOTFS_DIR)/usr/local/bin/%)
+
+STEP ?= 7
+CMD ?= /bin/sh
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror
+CPPFLAGS += -Icommon -DDEFAULT_ROOTFS='"$(ROOTFS_DIR)"'
+
+.PHONY: all help rootfs test run clean distclean test-deps \
+	$(NUMS:%=step%) $(NUMS:%=test-step%)
+
+all: $(STEPS:%=%/container)
+
+help:
+	@echo 'make              build every step: stepN-NAME/container'
+	@echo 'make stepN        build one step (N = 1..7)'
+	@echo 'make rootfs       (re)build rootfs/ from busybox-static;'
+	@echo '                  TARBALL=x.tar[.gz] builds it from a tarball instead'
+	@echo 'make run          a shell in the container, as root (STEP=$(STEP) CMD=$(CMD))'
+	@echo 'make test         every step'"'"'s tests, as root'
+	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
+	@echo 'make clean        remove the built programs; distclean also removes rootfs/'
+
+%/container: %/main.c common/container.c common/container.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $*/main.c common/container.c
+
+$(foreach n,$(NUMS),$(eval step$(n): $(call step_dir,$(n))/container))
+
+# Explicit `make rootfs` always rebuilds; the targets that need a root
+# filesystem build it only when it is missing.
+rootfs:
+	@$(if $(TARBALL),,common/require-packages.sh busybox-static)
+	common/mkrootfs.sh $(ROOTFS_DIR) $(TARBALL)
+
+$(ROOTFS_MARK):
+	@common/require-packages.sh busybox-static
+	common/mkrootfs.sh $(ROOTFS_DIR)
+
+# Small static programs the tests run inside the container.
+build/helpers/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+$(ROOTFS_DIR)/usr/local/bin/%: build/helpers/% | $(ROOTFS_MARK)
+	install -D -m 0755 $< $@
+
+test-deps: all $(ROOTFS_MARK) $(ROOTFS_HELPERS)
+	@common/require-packages.sh bats
+
+test: test-deps
+	@tests/run tests/step*.bats
+
+$(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
+	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
+
+run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
+	$(call step_dir,$(STEP))/container run $(CMD)
+
+clean:
+	rm -f $(STEPS:%=%/container)
+	rm -rf build
+
+distclean: clean
+	common/mkrootfs.sh --remove $(ROOTFS_DIR)

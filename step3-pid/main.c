@@ -1,0 +1,83 @@
+/*
+ * Step 3: process IDs of its own.
+ *
+ *     container run sh -c 'echo $$; ps'
+ *
+ * In a new PID namespace the first process is PID 1, the namespace's
+ * init.  Yet `ps` still lists the host's processes: ps reads /proc, and
+ * this /proc is still the host's.  Step 5 fixes that.
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "container.h"
+
+#define HOSTNAME "container"
+
+/* The child's stack: clone() does not allocate one. */
+static char child_stack[1024 * 1024] __attribute__((aligned(16)));
+
+/* Become the command.  execvp() searches PATH, as a shell does. */
+static _Noreturn void exec_command(char **cmd)
+{
+	unblock_signals();
+	execvp(cmd[0], cmd);
+	exec_failed(cmd[0]);
+}
+
+/*
+ * Runs first thing inside the container, before the command.  Go cannot
+ * run code between fork and exec, which is why the Go lesson re-runs
+ * itself as "/proc/self/exe child"; clone() calls a C function instead.
+ */
+static int child(void *arg)
+{
+	char **cmd = arg;
+
+	print_running(cmd, getpid());
+	if (sethostname(HOSTNAME, strlen(HOSTNAME)) < 0)
+		die(NULL, "sethostname %s", HOSTNAME);
+
+	/*
+	 * We are PID 1 here, and PID 1 has duties: every orphan in the
+	 * namespace becomes its child and must be reaped, and when it
+	 * exits the kernel kills all that is left.  So stay, as a small
+	 * init, and run the command as PID 2.
+	 */
+	pid_t pid = fork();
+	if (pid < 0)
+		die(NULL, "fork");
+	if (pid == 0)
+		exec_command(cmd);
+	return wait_forwarding(pid);
+}
+
+static int run(char **cmd)
+{
+	print_running(cmd, getpid());
+
+	/* Each CLONE_NEW* flag puts the child in a new namespace of a kind. */
+	int flags = CLONE_NEWUTS /* a hostname of its own */
+		    | CLONE_NEWPID /* PID 1 of a new PID namespace */
+		    | SIGCHLD; /* report its exit to us, as fork() does */
+
+	block_signals();
+	pid_t pid = clone(child, child_stack + sizeof(child_stack), flags, cmd);
+	if (pid < 0)
+		die(NULL, "clone");
+
+	return wait_forwarding(pid);
+}
+
+int main(int argc, char **argv)
+{
+	char **cmd = parse_args(argc, argv);
+	int status = run(cmd);
+
+	fprintf(stderr, "== Finished ==\n");
+	return status;
+}
