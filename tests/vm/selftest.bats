@@ -1,0 +1,38 @@
+#!/usr/bin/env bats
+# A quick look at the test VM itself, without the real suite:
+#   tests/vm/run tests/vm/selftest.bats
+
+@test "cgroup2 is mounted at /sys/fs/cgroup" {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]
+}
+
+@test "/ is shared" {
+	[ "$(findmnt -no PROPAGATION /)" = shared ]
+}
+
+@test "host tools: ps, hostname, su, setpriv" {
+	ps -ef | grep -q 'bats'
+	[ "$(hostname)" = vm-guest ]
+	[ "$(su -s /bin/sh -c 'id -u' nobody)" = 65534 ]
+	[ "$(setpriv --reuid=65534 --regid=65534 --clear-groups id -u)" = 65534 ]
+}
+
+@test "step 7 runs its container in a cgroup of its own, with limits" {
+	run step7-cgroups/container run cat /proc/self/cgroup
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"0::/container-"* ]]
+	step7-cgroups/container run sleep 3 &
+	sleep 1.5
+	[ "$(cat /sys/fs/cgroup/container-$!/pids.max)" = 20 ]
+	[ "$(cat /sys/fs/cgroup/container-$!/memory.max)" = 67108864 ]
+	wait
+	[ ! -e /sys/fs/cgroup/container-$! ]
+}
+
+@test "step 6's mounts do not show outside" {
+	step6-mounts/container run sleep 2 &
+	sleep 1
+	! grep -q mytemp /proc/self/mountinfo
+	wait
+}
