@@ -18,7 +18,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS += -Icommon -DDEFAULT_ROOTFS='"$(ROOTFS_DIR)"'
 
-.PHONY: all help rootfs test run clean distclean test-deps \
+.PHONY: all help rootfs test test-vm run clean distclean test-deps \
 	$(NUMS:%=step%) $(NUMS:%=test-step%)
 
 all: $(STEPS:%=%/container)
@@ -31,6 +31,8 @@ help:
 	@echo 'make run          a shell in the container, as root (STEP=$(STEP) CMD=$(CMD))'
 	@echo 'make test         every step'"'"'s tests, as root'
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
+	@echo 'make test-vm      every step'"'"'s tests in a QEMU VM with cgroup v2 and a shared /,'
+	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
 	@echo 'make clean        remove the built programs; distclean also removes rootfs/'
 
 %/container: %/main.c common/container.c common/container.h
@@ -61,6 +63,12 @@ test-deps: all $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 
 test: test-deps
 	@tests/run tests/step*.bats
+
+# The same tests in a VM booting Debian's kernel under QEMU: pure cgroup
+# v2 and a shared /, whatever this host has.  No KVM needed (VM_KVM=1
+# uses it); the kernel is downloaded once into build/vm/.
+test-vm: test-deps
+	@tests/vm/run tests/step*.bats
 
 $(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
