@@ -108,16 +108,16 @@ void exec_failed(const char *name)
 	exit(EXIT_CANNOT_EXEC);
 }
 
+/* Passed on to the command, and SIGCHLD to learn when a child exits. */
+static const int watched[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
+
 static sigset_t watched_signals(void)
 {
 	sigset_t set;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++)
+		sigaddset(&set, watched[i]);
 	return set;
 }
 
@@ -134,8 +134,17 @@ void block_signals(void)
 	set_signal_mask(SIG_BLOCK);
 }
 
-void unblock_signals(void)
+void reset_signals(void)
 {
+	/*
+	 * A shell starts background jobs with SIGINT and SIGQUIT ignored,
+	 * and an ignored signal stays ignored across execve(): the command
+	 * would never see the SIGINT we pass on.
+	 */
+	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
+		if (signal(watched[i], SIG_DFL) == SIG_ERR)
+			die(NULL, "reset the handling of signal %d", watched[i]);
+	}
 	set_signal_mask(SIG_UNBLOCK);
 }
 

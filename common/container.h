@@ -36,11 +36,12 @@ _Noreturn void exec_failed(const char *name);
 
 /*
  * block_signals() before creating a child, so that no signal is lost
- * before wait_forwarding() listens; the child calls unblock_signals()
- * just before execvp().
+ * before wait_forwarding() listens; the child calls reset_signals()
+ * just before execvp(), so that the command starts with the default
+ * handling of them, as in a fresh system.
  */
 void block_signals(void);
-void unblock_signals(void);
+void reset_signals(void);
 
 /*
  * Wait until CHILD exits, passing SIGINT, SIGTERM, SIGHUP and SIGQUIT

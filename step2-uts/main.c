@@ -23,7 +23,7 @@ static char child_stack[1024 * 1024] __attribute__((aligned(16)));
 /* Become the command.  execvp() searches PATH, as a shell does. */
 static _Noreturn void exec_command(char **cmd)
 {
-	unblock_signals();
+	reset_signals();
 	execvp(cmd[0], cmd);
 	exec_failed(cmd[0]);
 }

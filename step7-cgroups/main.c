@@ -161,7 +161,7 @@ static void cgroup_join(void)
 /* Become the command.  execvp() searches PATH, as a shell does. */
 static _Noreturn void exec_command(char **cmd)
 {
-	unblock_signals();
+	reset_signals();
 	execvp(cmd[0], cmd);
 	exec_failed(cmd[0]);
 }
