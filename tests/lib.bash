@@ -5,6 +5,8 @@
 # program under test instead (`make test-stepN BIN=...`), so a learner
 # can check their own container against any step's tests.
 # shellcheck shell=bash
+# status is bats's: the tests read it after stop_ctr and wait_ctr.
+# shellcheck disable=SC2034
 
 bats_require_minimum_version 1.5.0
 
