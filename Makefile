@@ -49,6 +49,7 @@ $(ROOTFS_MARK):
 	common/mkrootfs.sh $(ROOTFS_DIR)
 
 # Small static programs the tests run inside the container.
+.SECONDARY: $(HELPER_BINS)
 build/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $<

@@ -32,7 +32,7 @@ check_signal_status() {
 }
 
 check_not_found() {
-	run_ctr no-such-command-here
+	run_ctr -127 no-such-command-here
 	[ "$status" -eq 127 ]
 	[[ $stderr == *"container: no-such-command-here: No such file or directory"* ]]
 }
@@ -159,7 +159,7 @@ check_host_files_hidden() {
 
 check_cmd_found_inside() {
 	# bash is on the host, not in the busybox root filesystem.
-	run_ctr bash -c true
+	run_ctr -127 bash -c true
 	[ "$status" -eq 127 ]
 	[[ $stderr == *"container: bash: No such file or directory"* ]]
 }

@@ -23,10 +23,13 @@ ctr() {
 	CFS_TEST_TOKEN=$TOKEN "$BIN" "$@"
 }
 
-# `run_ctr CMD...`: run a container; $output is its stdout, $stderr its
-# stderr, $status its exit status.
+# `run_ctr [-N] CMD...`: run a container; $output is its stdout, $stderr
+# its stderr, $status its exit status.  -N: the status must be N (bats
+# asks for it when N is 127, "command not found").
 run_ctr() {
-	run --separate-stderr ctr run "$@"
+	local expect=()
+	[[ $1 =~ ^-[0-9]+$ ]] && { expect=("$1"); shift; }
+	run "${expect[@]}" --separate-stderr ctr run "$@"
 }
 
 # `start_ctr CMD...`: start a container in the background and wait until
