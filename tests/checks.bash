@@ -61,6 +61,14 @@ check_stdin_passes() {
 	[ "$output" = "$(printf 'one\ntwo')" ]
 }
 
+check_default_path() {
+	run --separate-stderr env -u PATH "$BIN" run sh -c 'echo "$PATH"'
+	[ "$status" -eq 0 ]
+	[ "$output" = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ]
+	PATH=/bin:/opt/x run_ctr sh -c 'echo "$PATH"'
+	[ "$output" = /bin:/opt/x ]
+}
+
 check_descends_from_container() {
 	start_ctr sleep 30
 	# What `ps -ef` shows: the command under the container program.

@@ -172,12 +172,17 @@ cgroup_file() {
 	return 1
 }
 
-# Directories named container-* that the containers' cgroups use.
-container_cgroups() {
-	local base
+# Cgroups named container-PID whose container program PID is gone: a
+# container removes its cgroup before it exits, so these were leaked.
+# (Live ones may belong to another test run on this machine.)
+dead_container_cgroups() {
+	local base dir
 	for base in "$CGROUP_ROOT" "$CGROUP_ROOT"/{pids,memory,cpu}; do
 		[[ -d $base ]] || continue
-		find "$base" -maxdepth 1 -type d -name 'container-*'
+		for dir in "$base"/container-*; do
+			[[ -d $dir ]] || continue
+			kill -0 "${dir##*/container-}" 2>/dev/null || echo "$dir"
+		done
 	done
 }
 
@@ -237,7 +242,7 @@ cleanup_leftovers() {
 		umount -l "$mnt" || true
 		found=1
 	done
-	for dir in $(container_cgroups); do
+	for dir in $(dead_container_cgroups); do
 		echo "leftover cgroup: $dir"
 		xargs -r kill -KILL <"$dir/cgroup.procs" 2>/dev/null || true
 		sleep 0.1
