@@ -51,6 +51,7 @@ $(ROOTFS_MARK):
 	common/mkrootfs.sh $(ROOTFS_DIR)
 
 # Small static programs the tests run inside the container.
+.SECONDARY: $(HELPER_BINS)
 build/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $<
@@ -62,7 +63,7 @@ test-deps: all $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 	@common/require-packages.sh bats
 
 test: test-deps
-	@tests/run tests/step*.bats
+	@tests/run tests/step*.bats tests/rootfs.bats
 
 # The same tests in a VM booting Debian's kernel under QEMU: pure cgroup
 # v2 and a shared /, whatever this host has.  No KVM needed (VM_KVM=1

@@ -17,6 +17,8 @@
 #error "build with -DDEFAULT_ROOTFS=\"/path/to/rootfs\" (the Makefile does)"
 #endif
 
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 static const char usage[] = "usage: container run COMMAND [ARG...]\n";
 
 char **parse_args(int argc, char **argv)
@@ -37,6 +39,9 @@ char **parse_args(int argc, char **argv)
 		fprintf(stderr, "container: run: no command given\n%s", usage);
 		exit(EXIT_USAGE);
 	}
+	/* The command inherits PATH; without one, give it the usual. */
+	if (setenv("PATH", DEFAULT_PATH, 0) < 0)
+		die(NULL, "setenv PATH");
 	return argv + 2;
 }
 
@@ -71,8 +76,10 @@ static void vreport(const char *hint, const char *fmt, va_list ap)
 	char what[512];
 
 	vsnprintf(what, sizeof(what), fmt, ap);
-	if (!hint && saved == EPERM)
+	if ((saved == EPERM || saved == EACCES) && geteuid() != 0)
 		hint = "run as root";
+	else if (!hint && saved == EPERM)
+		hint = "run as root, outside any container that forbids it";
 	fprintf(stderr, "container: %s: %s%s%s%s\n", what, strerror(saved),
 		hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
 	errno = saved;

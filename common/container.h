@@ -16,7 +16,10 @@ enum {
 	EXIT_NOT_FOUND = 127,   /* the command is not in PATH */
 };
 
-/* Check "run CMD [ARG...]"; return CMD's argv, or exit 2 with usage. */
+/*
+ * Check "run CMD [ARG...]"; return CMD's argv, or exit 2 with usage.
+ * Sets PATH to the usual default if it is unset.
+ */
 char **parse_args(int argc, char **argv);
 
 /* "Running [echo hello]" on stderr, with " as PID n" when pid > 0. */
@@ -24,7 +27,8 @@ void print_running(char **cmd, pid_t pid);
 
 /*
  * "container: WHAT: strerror(errno) (HINT)" on stderr.  HINT may be
- * NULL; for EPERM it then defaults to "run as root".  die() exits 125.
+ * NULL.  When not root, EPERM and EACCES get "run as root" instead,
+ * since that is the fix.  die() exits 125.
  */
 void report(const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -75,10 +75,11 @@ finish() {
 	echo container >"$dir/etc/hostname"
 	# Without device nodes, `echo > /dev/null` would create a plain file.
 	rm -f "$dir"/dev/{null,zero,urandom}
-	mknod -m 666 "$dir/dev/null" c 1 3 &&
+	if ! { mknod -m 666 "$dir/dev/null" c 1 3 &&
 		mknod -m 666 "$dir/dev/zero" c 1 5 &&
-		mknod -m 666 "$dir/dev/urandom" c 1 9 ||
+		mknod -m 666 "$dir/dev/urandom" c 1 9; }; then
 		die "mknod in $dir/dev failed: run as root (sudo make rootfs)"
+	fi
 	# The marker the tests (and `ls /` inside) look for.
 	cat >"$dir/container-rootfs" <<-END
 		This is the container's root filesystem, built by \`make rootfs\`

@@ -62,16 +62,14 @@ static const struct limit {
 static bool cgroup_v2;
 static char cgroup_name[32];
 
-/* CGROUP_ROOT[/controller]/container-PID/file */
+/* CGROUP_ROOT[/controller]/container-PID[/file] */
 static const char *cgroup_path(const char *controller, const char *file)
 {
 	static char path[PATH_MAX];
 
-	if (cgroup_v2)
-		snprintf(path, sizeof(path), CGROUP_ROOT "/%s/%s", cgroup_name, file);
-	else
-		snprintf(path, sizeof(path), CGROUP_ROOT "/%s/%s/%s",
-			 controller, cgroup_name, file);
+	snprintf(path, sizeof(path), CGROUP_ROOT "%s%s/%s%s%s",
+		 cgroup_v2 ? "" : "/", cgroup_v2 ? "" : controller,
+		 cgroup_name, *file ? "/" : "", file);
 	return path;
 }
 

@@ -2,6 +2,10 @@
 # its own feature, and one check per earlier step ("so far"), so that
 # `make test-stepN` alone proves the whole container up to step N.
 # shellcheck shell=bash
+# status, output, lines, stderr, stderr_lines: set by bats's `run`.
+# shellcheck disable=SC2154
+# Commands for the shell inside the container are in single quotes.
+# shellcheck disable=SC2016
 
 # ---- step 1: run a command -------------------------------------------------
 
@@ -28,7 +32,7 @@ check_signal_status() {
 }
 
 check_not_found() {
-	run_ctr no-such-command-here
+	run_ctr -127 no-such-command-here
 	[ "$status" -eq 127 ]
 	[[ $stderr == *"container: no-such-command-here: No such file or directory"* ]]
 }
@@ -55,6 +59,14 @@ check_stdin_passes() {
 	run --separate-stderr bash -c 'printf "one\ntwo\n" | "$0" run cat' "$BIN"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf 'one\ntwo')" ]
+}
+
+check_default_path() {
+	run --separate-stderr env -u PATH "$BIN" run sh -c 'echo "$PATH"'
+	[ "$status" -eq 0 ]
+	[ "$output" = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ]
+	PATH=/bin:/opt/x run_ctr sh -c 'echo "$PATH"'
+	[ "$output" = /bin:/opt/x ]
 }
 
 check_descends_from_container() {
@@ -155,7 +167,7 @@ check_host_files_hidden() {
 
 check_cmd_found_inside() {
 	# bash is on the host, not in the busybox root filesystem.
-	run_ctr bash -c true
+	run_ctr -127 bash -c true
 	[ "$status" -eq 127 ]
 	[[ $stderr == *"container: bash: No such file or directory"* ]]
 }
@@ -245,10 +257,14 @@ check_mounts_invisible_shared_root() {
 
 check_mytemp_tmpfs() {
 	run_ctr sh -c 'echo hi >/mytemp/file && cat /mytemp/file && grep " /mytemp " /proc/mounts'
+	# Without the tmpfs the file lands in the root filesystem: note it,
+	# and remove it so that it does not linger for the next test.
+	local landed=0
+	[ ! -e "$ROOTFS_DIR/mytemp/file" ] || { landed=1; rm -f "$ROOTFS_DIR/mytemp/file"; }
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = hi ]
-	[[ ${lines[1]} == "mytemp /mytemp tmpfs "* || ${lines[1]} == *" /mytemp tmpfs "* ]]
-	[ ! -e "$ROOTFS_DIR/mytemp/file" ]
+	[[ ${lines[1]} == *" /mytemp tmpfs "* ]]
+	[ "$landed" -eq 0 ]
 }
 
 # ---- step 7: cgroups ---------------------------------------------------------
@@ -271,7 +287,7 @@ check_cgroup_limits() {
 
 check_fork_bomb_held() {
 	start_ctr forkloop 3
-	local current i
+	local current
 	current=$(cgroup_file "$CMD_PID" pids.current)
 	wait_output "then fork"
 	grep -q "then fork: Resource temporarily unavailable" "$CTR_OUT"
@@ -289,12 +305,17 @@ check_memory_hog_killed() {
 }
 
 check_half_a_cpu() {
-	run_ctr cpuburn 2
-	[ "$status" -eq 0 ]
-	local pct
-	pct=$(sed -n 's/^cpuburn: \([0-9]*\)% of a CPU$/\1/p' <<<"$output")
-	echo "cpuburn got $pct% of a CPU" >&2
-	[ "$pct" -ge 35 ] && [ "$pct" -le 65 ]
+	start_ctr sh -c 'cpuburn 2; exec sleep 30'
+	wait_output "cpuburn:"
+	local pct throttled
+	pct=$(sed -n 's/^cpuburn: \([0-9]*\)% of a CPU$/\1/p' "$CTR_OUT")
+	throttled=$(awk '$1 == "nr_throttled" { print $2 }' "$(cgroup_file "$CMD_PID" cpu.stat)")
+	echo "cpuburn got $pct% of a CPU; the cgroup was throttled $throttled times" >&2
+	stop_ctr
+	# At most half a CPU (plus slack for accounting), and the limit did
+	# the holding: on a busy machine the share can be lower still.
+	[ "$pct" -le 60 ]
+	[ "$throttled" -gt 0 ]
 }
 
 check_cgroup_gone_after() {

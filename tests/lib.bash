@@ -5,6 +5,8 @@
 # program under test instead (`make test-stepN BIN=...`), so a learner
 # can check their own container against any step's tests.
 # shellcheck shell=bash
+# status is bats's: the tests read it after stop_ctr and wait_ctr.
+# shellcheck disable=SC2034
 
 bats_require_minimum_version 1.5.0
 
@@ -21,10 +23,13 @@ ctr() {
 	CFS_TEST_TOKEN=$TOKEN "$BIN" "$@"
 }
 
-# `run_ctr CMD...`: run a container; $output is its stdout, $stderr its
-# stderr, $status its exit status.
+# `run_ctr [-N] CMD...`: run a container; $output is its stdout, $stderr
+# its stderr, $status its exit status.  -N: the status must be N (bats
+# asks for it when N is 127, "command not found").
 run_ctr() {
-	run --separate-stderr ctr run "$@"
+	local expect=()
+	[[ $1 =~ ^-[0-9]+$ ]] && { expect=("$1"); shift; }
+	run "${expect[@]}" --separate-stderr ctr run "$@"
 }
 
 # `start_ctr CMD...`: start a container in the background and wait until
@@ -167,12 +172,17 @@ cgroup_file() {
 	return 1
 }
 
-# Directories named container-* that the containers' cgroups use.
-container_cgroups() {
-	local base
+# Cgroups named container-PID whose container program PID is gone: a
+# container removes its cgroup before it exits, so these were leaked.
+# (Live ones may belong to another test run on this machine.)
+dead_container_cgroups() {
+	local base dir
 	for base in "$CGROUP_ROOT" "$CGROUP_ROOT"/{pids,memory,cpu}; do
 		[[ -d $base ]] || continue
-		find "$base" -maxdepth 1 -type d -name 'container-*'
+		for dir in "$base"/container-*; do
+			[[ -d $dir ]] || continue
+			kill -0 "${dir##*/container-}" 2>/dev/null || echo "$dir"
+		done
 	done
 }
 
@@ -232,7 +242,7 @@ cleanup_leftovers() {
 		umount -l "$mnt" || true
 		found=1
 	done
-	for dir in $(container_cgroups); do
+	for dir in $(dead_container_cgroups); do
 		echo "leftover cgroup: $dir"
 		xargs -r kill -KILL <"$dir/cgroup.procs" 2>/dev/null || true
 		sleep 0.1

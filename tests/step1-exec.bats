@@ -14,6 +14,7 @@ setup_file() { step_setup_file step1-exec; }
 @test "step 1: a command that cannot be executed exits 126" { check_cannot_exec; }
 @test "step 1: a bad command line exits 2 with a usage line" { check_usage; }
 @test "step 1: stdin reaches the command" { check_stdin_passes; }
+@test "step 1: PATH is passed on; without one, the command gets the usual" { check_default_path; }
 @test "step 1: from the host, ps shows the command under the container" { check_descends_from_container; }
 
 @test "step 1: inside, the hostname is the host's" {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bats
+# The root filesystem builder: from busybox, and from a tarball.
+# Builds into temporary directories; rootfs/ itself is left alone.
+
+load lib
+
+setup_file() {
+	[[ $(id -u) -eq 0 ]] || skip "needs root: device nodes (run: sudo make test)"
+}
+
+setup() {
+	TOKEN=cfs-test-$$-$BATS_TEST_NUMBER-$RANDOM
+	HOST_HOSTNAME=$(hostname)
+	BIN=$REPO/step5-proc/container
+	WORK=$BATS_TEST_TMPDIR/work
+	mkdir -p "$WORK"
+}
+
+@test "rootfs: busybox build has the applets, the mount points and device nodes" {
+	run "$REPO/common/mkrootfs.sh" "$WORK/root"
+	[ "$status" -eq 0 ]
+	local d
+	for d in proc sys dev tmp mytemp; do [ -d "$WORK/root/$d" ]; done
+	[ -c "$WORK/root/dev/null" ] && [ -c "$WORK/root/dev/zero" ] && [ -c "$WORK/root/dev/urandom" ]
+	[ -x "$WORK/root/bin/busybox" ] && [ -L "$WORK/root/bin/sh" ]
+	grep -q '^root:x:0:0:' "$WORK/root/etc/passwd"
+	[ ! -e "$WORK/root.tmp" ]
+	ROOTFS=$WORK/root run_ctr sh -c 'echo x >/dev/null && ps -o pid= | wc -l'
+	[ "$status" -eq 0 ]
+	[ "$output" -eq 4 ] # PID 1, sh, ps, wc
+	[ ! -s "$WORK/root/dev/null" ]
+}
+
+@test "rootfs: TARBALL=x.tar.gz builds from a tarball, adding what steps need" {
+	"$REPO/common/mkrootfs.sh" "$WORK/src"
+	rm -rf "$WORK/src"/{proc,mytemp,dev/null,container-rootfs}
+	echo from-tarball >"$WORK/src/etc/which"
+	tar -czf "$WORK/image.tar.gz" -C "$WORK/src" .
+	run "$REPO/common/mkrootfs.sh" "$WORK/root" "$WORK/image.tar.gz"
+	[ "$status" -eq 0 ]
+	[ -d "$WORK/root/proc" ] && [ -d "$WORK/root/mytemp" ] && [ -c "$WORK/root/dev/null" ]
+	grep -q 'image.tar.gz' "$WORK/root/container-rootfs"
+	ROOTFS=$WORK/root run_ctr cat /etc/which
+	[ "$output" = from-tarball ]
+}
+
+@test "rootfs: a tarball that is not a root filesystem is refused, nothing left" {
+	echo hello >"$WORK/file"
+	tar -cf "$WORK/bad.tar" -C "$WORK" file
+	run "$REPO/common/mkrootfs.sh" "$WORK/root" "$WORK/bad.tar"
+	[ "$status" -eq 1 ]
+	[[ $output == *"has no /bin/sh"* ]]
+	[ ! -e "$WORK/root" ] && [ ! -e "$WORK/root.tmp" ]
+}
+
+@test "rootfs: rebuilding is refused while something is mounted inside" {
+	"$REPO/common/mkrootfs.sh" "$WORK/root"
+	mount -t tmpfs none "$WORK/root/mytemp"
+	run "$REPO/common/mkrootfs.sh" "$WORK/root"
+	umount "$WORK/root/mytemp"
+	[ "$status" -eq 1 ]
+	[[ $output == *"$WORK/root/mytemp is still mounted"* ]]
+	[ -e "$WORK/root/bin/busybox" ]
+}
