@@ -61,7 +61,7 @@ test-deps: all $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 	@common/require-packages.sh bats
 
 test: test-deps
-	@tests/run tests/step*.bats tests/rootfs.bats
+	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats
 
 $(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
