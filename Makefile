@@ -63,7 +63,7 @@ test-deps: all $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 	@common/require-packages.sh bats
 
 test: test-deps
-	@tests/run tests/step*.bats tests/rootfs.bats
+	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats
 
 # The same tests in a VM booting Debian's kernel under QEMU: pure cgroup
 # v2 and a shared /, whatever this host has.  No KVM needed (VM_KVM=1

@@ -19,26 +19,28 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static const char usage[] = "usage: container run COMMAND [ARG...]\n";
+#define USAGE "usage: container run COMMAND [ARG...]"
+
+static _Noreturn void usage_error(const char *problem, const char *arg)
+{
+	fprintf(stderr, "container: %s%s (" USAGE ")\n", problem, arg);
+	exit(EXIT_USAGE);
+}
 
 char **parse_args(int argc, char **argv)
 {
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		fputs(usage, stdout);
+		puts(USAGE);
 		exit(EXIT_SUCCESS);
 	}
-	if (argc < 2) {
-		fprintf(stderr, "container: no subcommand\n%s", usage);
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(argv[1], "run")) {
-		fprintf(stderr, "container: unknown subcommand '%s'\n%s", argv[1], usage);
-		exit(EXIT_USAGE);
-	}
-	if (argc < 3) {
-		fprintf(stderr, "container: run: no command given\n%s", usage);
-		exit(EXIT_USAGE);
-	}
+	if (argc < 2)
+		usage_error("no subcommand", "");
+	if (strcmp(argv[1], "run"))
+		usage_error("unknown subcommand: ", argv[1]);
+	if (argc < 3)
+		usage_error("run: no command given", "");
+	if (!*argv[2])
+		usage_error("run: the command is an empty string", "");
 	/* The command inherits PATH; without one, give it the usual. */
 	if (setenv("PATH", DEFAULT_PATH, 0) < 0)
 		die(NULL, "setenv PATH");

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -83,8 +84,11 @@ static int child(void *arg)
 	 * We are PID 1 here, and PID 1 has duties: every orphan in the
 	 * namespace becomes its child and must be reaped, and when it
 	 * exits the kernel kills all that is left.  So stay, as a small
-	 * init, and run the command as PID 2.
+	 * init, and run the command as PID 2.  And die with the container
+	 * program, even of SIGKILL, so no container is left without it.
 	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		die(NULL, "prctl PR_SET_PDEATHSIG");
 	pid_t pid = fork();
 	if (pid < 0)
 		die(NULL, "fork");

@@ -9,6 +9,7 @@
  * removed when it ends.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -99,6 +101,34 @@ static void cgroup_remove(void)
 	}
 }
 
+/*
+ * A container program killed by SIGKILL cannot remove its cgroup (its
+ * init dies with it, so the cgroup is empty).  Remove every empty
+ * container-PID whose PID is gone, so that they don't pile up.
+ */
+static void cgroup_remove_stale(void)
+{
+	for (size_t i = 0; i < cgroup_dirs(); i++) {
+		char parent[PATH_MAX], path[PATH_MAX + 256];
+		snprintf(parent, sizeof(parent), CGROUP_ROOT "/%s", cgroup_v2 ? "" : controllers[i]);
+		DIR *dir = opendir(parent); /* if missing, mkdir says so later */
+		struct dirent *entry;
+		int pid, end = 0;
+
+		while (dir && (entry = readdir(dir))) {
+			if (sscanf(entry->d_name, "container-%d%n", &pid, &end) != 1 ||
+			    entry->d_name[end] || kill(pid, 0) == 0 || errno != ESRCH)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name);
+			/* EBUSY: not empty, so not ours to judge: leave it. */
+			if (rmdir(path) < 0 && errno != EBUSY)
+				report(NULL, "rmdir stale cgroup %s", path);
+		}
+		if (dir)
+			closedir(dir);
+	}
+}
+
 /* After report(): undo what cgroup_create() did so far, and give up. */
 static _Noreturn void cgroup_abort(void)
 {
@@ -125,6 +155,7 @@ static void cgroup_create(void)
 	if (statfs(CGROUP_ROOT, &fs) < 0)
 		die("is cgroupfs mounted?", "statfs %s", CGROUP_ROOT);
 	cgroup_v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
+	cgroup_remove_stale();
 	snprintf(cgroup_name, sizeof(cgroup_name), "container-%d", (int)getpid());
 
 	if (cgroup_v2)
@@ -225,8 +256,11 @@ static int child(void *arg)
 	 * We are PID 1 here, and PID 1 has duties: every orphan in the
 	 * namespace becomes its child and must be reaped, and when it
 	 * exits the kernel kills all that is left.  So stay, as a small
-	 * init, and run the command as PID 2.
+	 * init, and run the command as PID 2.  And die with the container
+	 * program, even of SIGKILL, so no container is left without it.
 	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		die(NULL, "prctl PR_SET_PDEATHSIG");
 	pid_t pid = fork();
 	if (pid < 0)
 		die(NULL, "fork");

@@ -307,15 +307,19 @@ check_memory_hog_killed() {
 check_half_a_cpu() {
 	start_ctr sh -c 'cpuburn 2; exec sleep 30'
 	wait_output "cpuburn:"
-	local pct throttled
+	local pct stat periods throttled
 	pct=$(sed -n 's/^cpuburn: \([0-9]*\)% of a CPU$/\1/p' "$CTR_OUT")
-	throttled=$(awk '$1 == "nr_throttled" { print $2 }' "$(cgroup_file "$CMD_PID" cpu.stat)")
-	echo "cpuburn got $pct% of a CPU; the cgroup was throttled $throttled times" >&2
+	stat=$(cgroup_file "$CMD_PID" cpu.stat)
+	periods=$(awk '$1 == "nr_periods" { print $2 }' "$stat")
+	throttled=$(awk '$1 == "nr_throttled" { print $2 }' "$stat")
+	echo "cpuburn got $pct% of a CPU; throttled in $throttled of $periods periods" >&2
 	stop_ctr
-	# At most half a CPU (plus slack for accounting), and the limit did
-	# the holding: on a busy machine the share can be lower still.
+	# At most half a CPU, with slack for accounting; and the kernel
+	# enforced a quota (nr_periods counts its periods).  On an idle
+	# machine it also throttled; on a busy one the burner may not have
+	# reached the quota, so that is not required.
 	[ "$pct" -le 60 ]
-	[ "$throttled" -gt 0 ]
+	[ "$periods" -gt 0 ]
 }
 
 check_cgroup_gone_after() {

@@ -54,17 +54,21 @@ start_ctr() {
 	return 1
 }
 
-# The command's host PID: the process with our token that is no longer
-# the container program itself (it has exec'ed the command).
+# The PIDs of the processes that carry $TOKEN (or TOKEN-suffixed ones),
+# in PID order.  One grep reads every environment: no fork per process.
+token_pids() {
+	grep -lz "^CFS_TEST_TOKEN=$TOKEN" /proc/[0-9]*/environ 2>/dev/null |
+		sed 's|^/proc/\([0-9]*\)/environ$|\1|' | sort -n
+}
+
+# The command's host PID: the first process with our token that is no
+# longer the container program itself (it has exec'ed the command).
 command_pid() {
-	local env pid bin
+	local pid bin
 	bin=$(readlink -f "$BIN")
-	for env in /proc/[0-9]*/environ; do
-		pid=${env#/proc/}
-		pid=${pid%/environ}
-		grep -qzx "CFS_TEST_TOKEN=$TOKEN" "$env" 2>/dev/null || continue
+	for pid in $(token_pids); do
+		grep -qzx "CFS_TEST_TOKEN=$TOKEN" "/proc/$pid/environ" 2>/dev/null || continue
 		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) != "$bin" ]] || continue
-		# The first such process; its children (if any) come later.
 		echo "$pid"
 		return 0
 	done
@@ -228,11 +232,8 @@ skip_if_feature() {
 # Remove whatever a container left on the host, and say what it was:
 # processes with the token, mounts in the root filesystem, cgroups.
 cleanup_leftovers() {
-	local found=0 env pid mnt dir
-	for env in /proc/[0-9]*/environ; do
-		grep -qz "^CFS_TEST_TOKEN=$TOKEN" "$env" 2>/dev/null || continue
-		pid=${env#/proc/}
-		pid=${pid%/environ}
+	local found=0 pid mnt dir
+	for pid in $(token_pids); do
 		echo "leftover process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
 		kill -KILL "$pid" 2>/dev/null || true
 		found=1
@@ -243,10 +244,11 @@ cleanup_leftovers() {
 		found=1
 	done
 	for dir in $(dead_container_cgroups); do
-		echo "leftover cgroup: $dir"
 		xargs -r kill -KILL <"$dir/cgroup.procs" 2>/dev/null || true
 		sleep 0.1
-		rmdir "$dir" || true
+		# Gone meanwhile: another container run removed it as stale.
+		rmdir "$dir" 2>/dev/null || [[ -d $dir ]] || continue
+		echo "leftover cgroup: $dir"
 		found=1
 	done
 	return "$found"

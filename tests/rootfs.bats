@@ -8,6 +8,8 @@ setup_file() {
 	[[ $(id -u) -eq 0 ]] || skip "needs root: device nodes (run: sudo make test)"
 }
 
+# TOKEN, HOST_HOSTNAME, BIN: read by lib.bash's functions.
+# shellcheck disable=SC2034
 setup() {
 	TOKEN=cfs-test-$$-$BATS_TEST_NUMBER-$RANDOM
 	HOST_HOSTNAME=$(hostname)
