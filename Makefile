@@ -69,7 +69,7 @@ test: test-deps
 # v2 and a shared /, whatever this host has.  No KVM needed (VM_KVM=1
 # uses it); the kernel is downloaded once into build/vm/.
 test-vm: test-deps
-	@tests/vm/run tests/step*.bats tests/rootfs.bats
+	@tests/vm/run tests/step*.bats tests/rootfs.bats tests/hardening.bats
 
 $(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
