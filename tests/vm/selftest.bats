@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# A quick look at the test VM itself, without the real suite:
+# A quick look at the test VM itself (about 20 s), not part of
+# `make test-vm`: after changing tests/vm/, run
 #   tests/vm/run tests/vm/selftest.bats
 
 @test "cgroup2 is mounted at /sys/fs/cgroup" {
