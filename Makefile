@@ -18,8 +18,8 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS += -Icommon -DDEFAULT_ROOTFS='"$(ROOTFS_DIR)"'
 
-.PHONY: all help rootfs test test-vm run clean distclean test-deps \
-	$(NUMS:%=step%) $(NUMS:%=test-step%)
+.PHONY: all help rootfs test test-vm run clean distclean test-deps doctor \
+	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%)
 
 all: $(STEPS:%=%/container)
 
@@ -33,6 +33,8 @@ help:
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
 	@echo 'make test-vm      every step'"'"'s tests in a QEMU VM with cgroup v2 and a shared /,'
 	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
+	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
+	@echo 'make doctor       check this machine can run the lesson'
 	@echo 'make clean        remove the built programs; distclean also removes rootfs/'
 
 %/container: %/main.c common/container.c common/container.h
@@ -63,16 +65,24 @@ test-deps: all $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 	@common/require-packages.sh bats
 
 test: test-deps
-	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats
+	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/tutorial.bats
 
 # The same tests in a VM booting Debian's kernel under QEMU: pure cgroup
 # v2 and a shared /, whatever this host has.  No KVM needed (VM_KVM=1
 # uses it); the kernel is downloaded once into build/vm/.
 test-vm: test-deps
-	@tests/vm/run tests/step*.bats tests/rootfs.bats tests/hardening.bats
+	@tests/vm/run tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/tutorial.bats
 
 $(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
+
+# diff exits 1 when the files differ, which is the point here.
+$(foreach n,$(wordlist 2,7,$(NUMS)),$(eval diff-step$(n): ; \
+	@diff -u --color=auto $(call step_dir,$(shell echo $$(($(n)-1))))/main.c \
+		$(call step_dir,$(n))/main.c || test $$$$? -eq 1))
+
+doctor:
+	@common/doctor.sh $(CURDIR)
 
 run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
 	$(call step_dir,$(STEP))/container run $(CMD)

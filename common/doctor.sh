@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# `make doctor`: can this machine run the lesson?  One line per check,
+# OK or FAIL, and for each FAIL what to do.  Exit status 1 if anything
+# failed.  Safe to run anywhere: it changes nothing it does not undo.
+#
+# usage: common/doctor.sh REPO_DIR
+set -uo pipefail
+
+repo=${1:-.}
+failed=0
+ok() { printf 'OK    %-12s %s\n' "$1" "$2"; }
+fail() {
+	printf 'FAIL  %-12s %s\n' "$1" "$2"
+	failed=1
+}
+
+check_root() {
+	if [[ $(id -u) -eq 0 ]]; then
+		ok root "running as root"
+	else
+		fail root "not root: namespaces, mounts and cgroups need it (run: sudo make doctor)"
+	fi
+}
+
+check_kernel() {
+	local release major minor
+	release=$(uname -r)
+	IFS=. read -r major minor _ <<<"$release"
+	if ((major > 4 || (major == 4 && minor >= 6))); then
+		ok kernel "Linux $release"
+	else
+		fail kernel "Linux $release is older than 4.6 (cgroup v2, pids controller): use a newer distribution or VM"
+	fi
+}
+
+# Where the lesson cannot work, say why rather than only that it fails.
+where_are_we() {
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "run as root (sudo make doctor)"
+	elif grep -qi microsoft /proc/version 2>/dev/null && ! grep -q microsoft-standard /proc/version; then
+		echo "this is WSL1, which has no real Linux kernel: use WSL2 or a VM"
+	elif [[ -e /.dockerenv ]] || grep -qE 'docker|containerd|kubepods' /proc/1/cgroup 2>/dev/null; then
+		echo "in a Docker container? run it with --privileged (or use a VM)"
+	else
+		echo "run as root, outside any container"
+	fi
+}
+
+check_namespaces() {
+	local why
+	if ! command -v unshare >/dev/null; then
+		fail namespaces "unshare not found: install util-linux"
+	elif why=$(unshare --uts --pid --mount --fork --mount-proc true 2>&1); then
+		ok namespaces "UTS, PID and mount namespaces can be created"
+	else
+		fail namespaces "cannot create namespaces (${why##*: }): $(where_are_we)"
+	fi
+}
+
+check_propagation() {
+	local propagation
+	propagation=$(findmnt -no PROPAGATION / 2>/dev/null || echo unknown)
+	case $propagation in
+	shared*) ok propagation "/ is shared, as systemd mounts it: step 6 makes it private inside the container" ;;
+	private*) ok propagation "/ is private: step 6's point shows only under systemd (its tests simulate it)" ;;
+	*) ok propagation "/ is $propagation" ;;
+	esac
+}
+
+# Try the limits for real, as step 7 sets them: make a cgroup, write
+# them, remove it.
+probe_v2() {
+	local root=$1 dir=$1/$2 result=0 c
+	for c in pids memory cpu; do
+		echo "+$c" >"$root/cgroup.subtree_control" 2>/dev/null || return 1
+	done
+	mkdir "$dir" 2>/dev/null || return 1
+	{ echo 20 >"$dir/pids.max" && echo 64M >"$dir/memory.max" &&
+		echo "50000 100000" >"$dir/cpu.max"; } 2>/dev/null || result=1
+	rmdir "$dir"
+	return "$result"
+}
+
+probe_v1() {
+	local root=$1 name=$2 result=0 c
+	for c in pids memory cpu; do
+		mkdir "$root/$c/$name" 2>/dev/null || result=1
+	done
+	((result == 0)) && { echo 20 >"$root/pids/$name/pids.max" &&
+		echo 64M >"$root/memory/$name/memory.limit_in_bytes" &&
+		echo 50000 >"$root/cpu/$name/cpu.cfs_quota_us"; } 2>/dev/null || result=1
+	for c in pids memory cpu; do
+		rmdir "$root/$c/$name" 2>/dev/null
+	done
+	return "$result"
+}
+
+check_cgroups() {
+	local root=/sys/fs/cgroup layout probe
+	case $(stat -f -c %T "$root" 2>/dev/null) in
+	cgroup2fs) layout="v2" probe=probe_v2 ;;
+	tmpfs)
+		layout="v1" probe=probe_v1
+		[[ $(stat -f -c %T "$root/unified" 2>/dev/null) == cgroup2fs ]] && layout="v1 (hybrid)"
+		;;
+	*)
+		fail cgroups "nothing mounted at $root: mount cgroupfs (or use a distribution that does)"
+		return
+		;;
+	esac
+	if [[ $(id -u) -ne 0 ]]; then
+		fail cgroups "$layout; whether limits can be set needs root (run: sudo make doctor)"
+	elif "$probe" "$root" "doctor-$$"; then
+		ok cgroups "$layout: pids, memory and cpu limits can be set"
+	else
+		fail cgroups "$layout: cannot set pids, memory and cpu limits: $(where_are_we)"
+	fi
+}
+
+check_tools() {
+	if [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1; then
+		ok busybox "static /bin/busybox, for the root filesystem"
+	else
+		fail busybox "no static /bin/busybox (run: sudo apt-get install busybox-static)"
+	fi
+	if command -v bats >/dev/null; then
+		ok bats "$(bats --version)"
+	else
+		fail bats "bats not found, needed by make test (run: sudo apt-get install bats)"
+	fi
+	if command -v "${CC:-cc}" >/dev/null && command -v make >/dev/null; then
+		ok compiler "$("${CC:-cc}" --version | head -n 1)"
+	else
+		fail compiler "make and a C compiler are needed (run: sudo apt-get install make gcc)"
+	fi
+	if [[ -e $repo/rootfs/container-rootfs ]]; then
+		ok rootfs "$repo/rootfs"
+	else
+		fail rootfs "not built yet (run: sudo make rootfs)"
+	fi
+}
+
+check_root
+check_kernel
+check_namespaces
+check_propagation
+check_cgroups
+check_tools
+if ((failed)); then
+	echo "Some checks failed: see the advice above."
+	exit 1
+fi
+echo "All set for the lesson."

@@ -1,0 +1,97 @@
+#!/usr/bin/env bats
+# TUTORIAL.md and the workshop tools tell the truth: its diffs are the
+# code's, its transcripts are what the programs print, each step's tests
+# catch that step's feature, and `make doctor` says what is wrong.
+
+load lib
+
+setup_file() {
+	if [[ $(id -u) -ne 0 ]]; then
+		skip "needs root: the transcripts start containers (run: sudo make test)"
+	fi
+}
+
+# TOKEN, HOST_HOSTNAME: read by lib.bash's teardown.
+# shellcheck disable=SC2034
+setup() {
+	TOKEN=cfs-test-$$-$BATS_TEST_NUMBER-$RANDOM
+	HOST_HOSTNAME=$(hostname)
+}
+
+@test "tutorial: every diff block is the real diff -u between two steps" {
+	"$REPO/tests/tutorial.sh" diffs
+}
+
+@test "tutorial: step 1's listing is step1-exec/main.c" {
+	"$REPO/tests/tutorial.sh" files
+}
+
+@test "tutorial: every transcript sits in a step's section" {
+	# Section 0 is the text outside "## Step N": no transcript there
+	# would be run by the tests below.
+	run awk '/^## Step [0-9]/ { s = 1; next } /^## / { s = 0 } /^```console/ && !s { print NR }' "$REPO/TUTORIAL.md"
+	[ -z "$output" ]
+}
+
+@test "tutorial: step 1's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 1; }
+@test "tutorial: step 2's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 2; }
+@test "tutorial: step 3's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 3; }
+@test "tutorial: step 4's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 4; }
+@test "tutorial: step 5's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 5; }
+@test "tutorial: step 6's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 6; }
+@test "tutorial: step 7's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 7; }
+
+# `step_suite N M`: step N's tests against step M's program, as a
+# learner runs `make test-stepN BIN=...`; a clean environment, so that
+# nothing of this bats run leaks into that one.
+step_suite() {
+	local steps=(step1-exec step2-uts step3-pid step4-chroot step5-proc step6-mounts step7-cgroups)
+	# bats puts its own libexec first in PATH; the nested run must find
+	# the bats command itself.
+	local path
+	path=$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)
+	env -i PATH="$path" HOME="${HOME:-/root}" BIN="$REPO/${steps[$2 - 1]}/container" \
+		"$REPO/tests/run" "$REPO/tests/${steps[$1 - 1]}.bats" >"$BATS_TEST_TMPDIR/suite.log" 2>&1
+}
+
+# Step N's tests pass for step N's program and every later one, and
+# fail for step N-1's: they detect step N's feature.
+detects_feature() {
+	local n=$1 m
+	for ((m = n; m <= 7; m++)); do
+		step_suite "$n" "$m" || { echo "step $n's tests fail for step $m:" >&2; tail -n 20 "$BATS_TEST_TMPDIR/suite.log" >&2; return 1; }
+	done
+	if ((n > 1)) && step_suite "$n" $((n - 1)); then
+		echo "step $n's tests pass for step $((n - 1))'s program" >&2
+		return 1
+	fi
+}
+
+@test "workshop: step 2's tests pass for steps 2-7 and fail for step 1" { detects_feature 2; }
+@test "workshop: step 3's tests pass for steps 3-7 and fail for step 2" { detects_feature 3; }
+@test "workshop: step 4's tests pass for steps 4-7 and fail for step 3" { detects_feature 4; }
+@test "workshop: step 5's tests pass for steps 5-7 and fail for step 4" { detects_feature 5; }
+@test "workshop: step 6's tests pass for steps 6-7 and fail for step 5" { detects_feature 6; }
+@test "workshop: step 7's tests pass for step 7 and fail for step 6" { detects_feature 7; }
+@test "workshop: step 1's tests pass for steps 1-7" { detects_feature 1; }
+
+@test "workshop: make doctor passes here" {
+	run make -s -C "$REPO" doctor
+	[ "$status" -eq 0 ]
+	[[ $output != *FAIL* ]]
+	[[ ${lines[-1]} == "All set for the lesson." ]]
+}
+
+@test "workshop: make doctor, not as root: FAIL, with advice" {
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$REPO/common/doctor.sh" "$REPO"
+	[ "$status" -eq 1 ]
+	[[ $output == *"FAIL  root"*"(run: sudo make doctor)"* ]]
+	[[ $output == *"FAIL  namespaces"*"run as root"* ]]
+}
+
+@test "workshop: make diff-step3 shows what step 3 adds" {
+	run make -s -C "$REPO" diff-step3
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "--- step2-uts/main.c"* ]]
+	[[ $output == *"+		    | CLONE_NEWPID"* ]]
+}
