@@ -113,7 +113,8 @@ static void cgroup_enable_controllers(void)
 		char word[16];
 		snprintf(word, sizeof(word), "+%s", controllers[i]);
 		if (write_file(CGROUP_ROOT "/cgroup.subtree_control", word) < 0)
-			die(CGROUP_HINT, "write %s to " CGROUP_ROOT "/cgroup.subtree_control", word);
+			die(CGROUP_HINT, "write %s to " CGROUP_ROOT "/cgroup.subtree_control",
+			    word);
 	}
 }
 
