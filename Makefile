@@ -19,7 +19,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS += -Icommon -DDEFAULT_ROOTFS='"$(ROOTFS_DIR)"'
 
 .PHONY: all help rootfs test run clean distclean test-deps \
-	$(NUMS:%=step%) $(NUMS:%=test-step%)
+	$(NUMS:%=step%) $(NUMS:%=test-step%) lint check-asan check-valgrind
 
 all: $(STEPS:%=%/container)
 
@@ -31,6 +31,7 @@ help:
 	@echo 'make run          a shell in the container, as root (STEP=$(STEP) CMD=$(CMD))'
 	@echo 'make test         every step'"'"'s tests, as root'
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
+	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
 	@echo 'make clean        remove the built programs; distclean also removes rootfs/'
 
 %/container: %/main.c common/container.c common/container.h
@@ -65,6 +66,12 @@ test: test-deps
 
 $(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
+
+# ---- checkers (CI runs them after `make test`) ----------------------------
+
+lint:
+	@common/require-packages.sh cppcheck clang-format shellcheck
+	tests/checkers/lint
 
 run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
 	$(call step_dir,$(STEP))/container run $(CMD)
