@@ -32,6 +32,7 @@ help:
 	@echo 'make test         every step'"'"'s tests, as root'
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
 	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
+	@echo 'make check-asan   every step'"'"'s tests against ASan+UBSan builds (build/asan/), as root'
 	@echo 'make clean        remove the built programs; distclean also removes rootfs/'
 
 %/container: %/main.c common/container.c common/container.h
@@ -67,14 +68,31 @@ test: test-deps
 $(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
 
-# ---- checkers (CI runs them after `make test`) ----------------------------
+run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
+	$(call step_dir,$(STEP))/container run $(CMD)
+
+# ---- checkers (CI runs them after `make test`) -------------------------------
 
 lint:
 	@common/require-packages.sh cppcheck clang-format shellcheck
 	tests/checkers/lint
 
-run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
-	$(call step_dir,$(STEP))/container run $(CMD)
+# The steps built with AddressSanitizer (and LeakSanitizer) and UBSan,
+# apart from the plain ones, with the same root filesystem built in.
+# asan-support.c, with clone() wrapped, tells the sanitizers what they
+# cannot know about the clone child, and fixes where reports go (see there).
+ASAN_DIR := build/asan
+ASAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_BINS := $(STEPS:%=$(ASAN_DIR)/%/container)
+ASAN_SUPPORT := tests/checkers/asan-support.c
+
+$(ASAN_DIR)/%/container: %/main.c common/container.c common/container.h $(ASAN_SUPPORT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ASAN_CFLAGS) -Wl,--wrap=clone -o $@ \
+		$*/main.c common/container.c $(ASAN_SUPPORT)
+
+check-asan: test-deps $(ASAN_BINS)
+	tests/checkers/check-asan $(ASAN_DIR)
 
 clean:
 	rm -f $(STEPS:%=%/container)
