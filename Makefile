@@ -33,6 +33,8 @@ help:
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
 	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
 	@echo 'make check-asan   every step'"'"'s tests against ASan+UBSan builds (build/asan/), as root'
+	@echo 'make check-valgrind'
+	@echo '                  each step'"'"'s program under valgrind: no memory error, no leak; as root'
 	@echo 'make clean        remove the built programs; distclean also removes rootfs/'
 
 %/container: %/main.c common/container.c common/container.h
@@ -93,6 +95,10 @@ $(ASAN_DIR)/%/container: %/main.c common/container.c common/container.h $(ASAN_S
 
 check-asan: test-deps $(ASAN_BINS)
 	tests/checkers/check-asan $(ASAN_DIR)
+
+check-valgrind: all $(ROOTFS_MARK)
+	@common/require-packages.sh valgrind
+	tests/checkers/check-valgrind
 
 clean:
 	rm -f $(STEPS:%=%/container)
