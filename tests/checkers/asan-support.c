@@ -121,9 +121,12 @@ static int start_child(void *unused)
 	(void)unused;
 	/*
 	 * The fiber switch API, both halves at once: this process has
-	 * already switched, and no other thread shares its memory.
+	 * already switched, and no other thread shares its memory.  The
+	 * parent's fake stack (detect_stack_use_after_return) is kept, not
+	 * freed: the function's argument may point into it.
 	 */
-	__sanitizer_start_switch_fiber(NULL, start.stack_bottom, start.stack_size);
+	void *parent_fake_stack;
+	__sanitizer_start_switch_fiber(&parent_fake_stack, start.stack_bottom, start.stack_size);
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 	set_report_path(__sanitizer_set_report_path, "ASAN_OPTIONS", start.report_suffix);
 	set_report_path(ubsan_set_report_path, "UBSAN_OPTIONS", start.report_suffix);
