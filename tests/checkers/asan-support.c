@@ -29,12 +29,13 @@
  *    or in step 5's init once it has unmounted /proc: LeakSanitizer
  *    dies there ("Can't open /proc/2/task", exit status 1).  In step 3
  *    /proc is the host's, where /proc/1 is the host's init: it would
- *    try to stop another process's threads.  There, and only there,
- *    the leak check is skipped (__lsan_is_turned_off() below).  The
- *    same code is leak-checked where it can be: the container program
- *    on the host in every step, its clone child in step 2, and the
- *    container's init and its children in steps 6 and 7, and in step 5
- *    until the unmount.
+ *    take that process's thread IDs for ours and stop whatever they
+ *    number in the container.  There, and only there, the leak check
+ *    is skipped (__lsan_is_turned_off() below).  The same code is
+ *    leak-checked where it can be: the container program on the host
+ *    in every step, the clone child in step 2 (no PID namespace yet),
+ *    and the container's init and its children in steps 6 and 7, and
+ *    in step 5 until the unmount.
  *
  * 4. Where reports go.  GCC's ASan and UBSan runtimes are two libraries,
  *    each with its own copy of the code that writes reports, and both
@@ -42,7 +43,9 @@
  *    it starts, binds to libasan's (loaded first), so UBSan's reports
  *    ignore its log_path and go to stderr, where the tests read the
  *    program's own messages.  Set libubsan's path from UBSAN_OPTIONS
- *    here.  And in a new PID namespace every container's init is PID 1:
+ *    here.  (That call, at UBSan's first report, also points libasan's
+ *    reports at UBSan's path; halt_on_error ends the process there.)
+ *    And in a new PID namespace every container's init is PID 1:
  *    report files named log_path.PID would overwrite each other, so the
  *    clone child adds ".ctr<the container program's PID>" to the names.
  */
@@ -125,7 +128,7 @@ static int start_child(void *unused)
 	 * parent's fake stack (detect_stack_use_after_return) is kept, not
 	 * freed: the function's argument may point into it.
 	 */
-	void *parent_fake_stack;
+	static void *parent_fake_stack;
 	__sanitizer_start_switch_fiber(&parent_fake_stack, start.stack_bottom, start.stack_size);
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 	set_report_path(__sanitizer_set_report_path, "ASAN_OPTIONS", start.report_suffix);
