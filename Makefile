@@ -19,7 +19,8 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS += -Icommon -DDEFAULT_ROOTFS='"$(ROOTFS_DIR)"'
 
 .PHONY: all help rootfs test run clean distclean test-deps doctor \
-	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%)
+	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) \
+	lint check-asan check-valgrind
 
 all: $(STEPS:%=%/container)
 
@@ -33,6 +34,10 @@ help:
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
 	@echo 'make doctor       check this machine can run the lesson'
+	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
+	@echo 'make check-asan   every step'"'"'s tests against ASan+UBSan builds (build/asan/), as root'
+	@echo 'make check-valgrind'
+	@echo '                  each step'"'"'s program under valgrind: no memory error, no leak; as root'
 	@echo 'make clean        remove the built programs; distclean also removes rootfs/'
 
 %/container: %/main.c common/container.c common/container.h
@@ -78,6 +83,33 @@ doctor:
 
 run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
 	$(call step_dir,$(STEP))/container run $(CMD)
+
+# ---- checkers (CI runs them after `make test`) -------------------------------
+
+lint:
+	@common/require-packages.sh cppcheck clang-format shellcheck
+	tests/checkers/lint
+
+# The steps built with AddressSanitizer (and LeakSanitizer) and UBSan,
+# apart from the plain ones, with the same root filesystem built in.
+# asan-support.c, with clone() wrapped, tells the sanitizers what they
+# cannot know about the clone child, and fixes where reports go (see there).
+ASAN_DIR := build/asan
+ASAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_BINS := $(STEPS:%=$(ASAN_DIR)/%/container)
+ASAN_SUPPORT := tests/checkers/asan-support.c
+
+$(ASAN_DIR)/%/container: %/main.c common/container.c common/container.h $(ASAN_SUPPORT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ASAN_CFLAGS) -Wl,--wrap=clone -o $@ \
+		$*/main.c common/container.c $(ASAN_SUPPORT)
+
+check-asan: test-deps $(ASAN_BINS)
+	tests/checkers/check-asan $(ASAN_DIR)
+
+check-valgrind: all $(ROOTFS_MARK)
+	@common/require-packages.sh valgrind
+	tests/checkers/check-valgrind
 
 clean:
 	rm -f $(STEPS:%=%/container)
