@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -95,7 +96,7 @@ static void cgroup_remove(void)
 		/* Killed tasks leave the cgroup a moment after they die. */
 		const char *dir = cgroup_path(controllers[i], "");
 		for (int try = 0; rmdir(dir) < 0 && errno == EBUSY && try < 100; try++)
-			usleep(10000); /* cppcheck-suppress usleepCalled ; Linux libcs keep it */
+			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 		if (access(dir, F_OK) == 0)
 			report(NULL, "rmdir %s", dir);
 	}
@@ -110,7 +111,8 @@ static void cgroup_remove_stale(void)
 {
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
 		char parent[PATH_MAX], path[PATH_MAX + 256];
-		snprintf(parent, sizeof(parent), CGROUP_ROOT "/%s", cgroup_v2 ? "" : controllers[i]);
+		snprintf(parent, sizeof(parent), CGROUP_ROOT "/%s",
+			 cgroup_v2 ? "" : controllers[i]);
 		DIR *dir = opendir(parent); /* if missing, mkdir says so later */
 		struct dirent *entry;
 		int pid, end = 0;
