@@ -18,7 +18,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS += -Icommon -DDEFAULT_ROOTFS='"$(ROOTFS_DIR)"'
 
-.PHONY: all help rootfs test run clean distclean test-deps \
+.PHONY: all help rootfs test run bench clean distclean test-deps \
 	$(NUMS:%=step%) $(NUMS:%=test-step%)
 
 all: $(STEPS:%=%/container)
@@ -31,6 +31,8 @@ help:
 	@echo 'make run          a shell in the container, as root (STEP=$(STEP) CMD=$(CMD))'
 	@echo 'make test         every step'"'"'s tests, as root'
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
+	@echo 'make bench        time a container start, step by step, next to chroot,'
+	@echo '                  unshare, crun and runc, as root (RUNS=500; output: build/bench/)'
 	@echo 'make clean        remove the built programs; distclean also removes rootfs/'
 
 %/container: %/main.c common/container.c common/container.h
@@ -65,6 +67,14 @@ test: test-deps
 
 $(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
+
+# Not a test: it measures, and asserts nothing (tests/bench/README.md).
+build/bench/runbench: tests/bench/runbench.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+bench: all $(ROOTFS_MARK) build/bench/runbench
+	tests/bench/bench.sh build/bench/runbench
 
 run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
 	$(call step_dir,$(STEP))/container run $(CMD)
