@@ -159,13 +159,20 @@ static void cgroup_create(void)
 	}
 }
 
-/* Move the calling process into the cgroup: "0" means "myself". */
+/*
+ * Move the calling process into the cgroup: "0" means "myself".  v1 has
+ * two files for it: cgroup.procs moves a whole process, tasks a single
+ * thread.  We are one thread, so either will do; but to move a whole
+ * process the kernel takes a global lock, and taking it can wait for an
+ * RCU grace period: milliseconds, on a busy machine.  (v2 moves single
+ * threads only within a "threaded" subtree: there, cgroup.procs.)
+ */
 static void cgroup_join(void)
 {
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		const char *procs = cgroup_path(controllers[i], "cgroup.procs");
-		if (write_file(procs, "0") < 0)
-			die(NULL, "write 0 to %s", procs);
+		const char *file = cgroup_path(controllers[i], cgroup_v2 ? "cgroup.procs" : "tasks");
+		if (write_file(file, "0") < 0)
+			die(NULL, "write 0 to %s", file);
 	}
 }
 
