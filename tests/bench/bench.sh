@@ -267,10 +267,10 @@ host_mounts=$(wc -l </proc/self/mountinfo)
 	echo "- **step 1** forks and waits: a process more than chroot, but the step programs are linked statically (no loader), so the first steps can come in under the floor. **step 2** adds \`clone(CLONE_NEWUTS)\` and \`sethostname\`: a UTS namespace costs next to nothing."
 	echo "- **step 3**: a PID namespace, and our init: the container's PID 1 forks the command and reaps it, one more process. **step 4** adds \`chroot()\`, and runs busybox's static \`true\`, cheaper to start than the host's dynamic one: it can be faster than step 3."
 	echo "- **step 5** mounts a proc filesystem, made for this PID namespace."
-	echo "- **step 6**: a mount namespace copies the host's $host_mounts mounts, makes them private and adds a tmpfs; when its last process exits the kernel unmounts all of them and waits for an RCU grace period."
+	echo "- **step 6**: a mount namespace copies the host's $host_mounts mounts, makes them private and adds a tmpfs; when its last process exits, the kernel unmounts them all again."
 	echo "- **step 7** makes a cgroup: on v1, a \`mkdir\` in each of the pids, memory and cpu hierarchies (a memory cgroup is the dearest), four limit files, three writes to join (a cgroup migration each; through \`tasks\`, which spares the kernel a global lock that can wait for an RCU grace period), and three \`rmdir\`s at the end. The container then runs in a cpu cgroup of its own, scheduled as a group: on a busy machine it waits longer for a CPU, which shows in the wall time, not in the CPU time."
-	echo "- **unshare** does what step 6 does without the hostname and tmpfs, but execs two programs (unshare, then chroot) before \`true\`, and forks."
-	echo "- **crun** and **runc** do much more, for a full OCI runtime: they parse config.json, re-exec themselves from a sealed copy of their binary (crun once; runc execs \`runc init\` and that re-execs again: three starts of a Go program), synchronise parent and child over pipes, \`pivot_root\` into a bind mount of the root filesystem, make a /dev with device nodes, mask and read-only-mount parts of /proc and /sys, create cgroups in every v1 hierarchy (not only three) and move the container in through \`cgroup.procs\` (a whole-process migration, which can wait for an RCU grace period: one reason their wall time is well above their CPU time), drop capabilities, and write and remove state under \`--root\`. Unlike step 7 they set no memory or CPU limit here (only pids)."
+	echo "- **unshare** makes the namespaces of step 6 (without setting a hostname or mounting a tmpfs), forks and mounts /proc, but it takes three programs (unshare, chroot, true), two of them dynamically linked."
+	echo "- **crun** and **runc** do much more, for a full OCI runtime: they parse config.json, re-exec themselves from a sealed copy of their binary (crun once; runc execs \`runc init\`, which re-execs again: three execs of a Go program), synchronise parent and child over pipes, \`pivot_root\` into a bind mount of the root filesystem, fill the /dev tmpfs with device nodes, create cgroups in every v1 hierarchy (not only three) and move the container in through \`cgroup.procs\` (a whole-process migration, which can wait for an RCU grace period: one reason their wall time is well above their CPU time), and write and remove state under \`--root\`. Unlike step 7 they set no memory or CPU limit here (only pids)."
 	for name in crun runc; do
 		[[ -n ${NOTE[$name]:-} ]] && echo "- ${NOTE[$name]}"
 	done
@@ -308,10 +308,10 @@ chart() {
 		set bmargin 6
 		set rmargin 8
 		set multiplot layout 2,1 title "Container start: $RUNS runs of /bin/true each; $(uname -r), $(nproc) CPUs" noenhanced
-		set title "median wall time, ms (log scale; whiskers: min-max)"
+		set title "median wall time, ms (log scale; whiskers: 10th to 90th percentile)"
 		set logscale y
 		plot "$OUT/chart.tsv" using 0:(\$3/1000):xtic(1) with boxes lc rgb "#4477aa", \
-			'' using 0:(\$3/1000):(\$4/1000):(\$5/1000) with yerrorbars lc rgb "#222222" pt -1, \
+			'' using 0:(\$3/1000):(\$9/1000):(\$10/1000) with yerrorbars lc rgb "#222222" pt -1, \
 			'' using 0:(\$3/1000):(sprintf("%.2f", \$3/1000)) with labels offset 0,0.8
 		unset logscale y
 		set yrange [0:*]

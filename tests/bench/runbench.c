@@ -30,7 +30,8 @@
  *
  * Output: SAMPLES.tsv (if given) gets every counted run; stdout gets one
  * line per command: label, runs, wall median/min/max (microseconds),
- * CPU median (microseconds), peak RSS median/max (KiB).  Exits non-zero
+ * CPU median (microseconds), peak RSS median/max (KiB), wall 10th/90th
+ * percentile (microseconds).  Exits non-zero
  * as soon as a command fails: timings of a failing command mean nothing.
  */
 #define _GNU_SOURCE
@@ -265,7 +266,7 @@ usage:
 	}
 
 	printf("# label\truns\twall_median_us\twall_min_us\twall_max_us\tcpu_median_us"
-	       "\trss_median_kb\trss_max_kb\n");
+	       "\trss_median_kb\trss_max_kb\twall_p10_us\twall_p90_us\n");
 	printf("# forked child before exec: peak RSS %ld KiB\n", child_floor_kb(devnull));
 	for (int k = 0; k < n_commands; k++) {
 		struct command *c = &commands[k];
@@ -273,9 +274,10 @@ usage:
 		long long wall = median(c->wall_ns, runs);
 		long long cpu = median(c->cpu_us, runs);
 		long long rss = median(c->rss_kb, runs);
-		printf("%s\t%d\t%.1f\t%.1f\t%.1f\t%lld\t%lld\t%lld\n", c->label, runs,
+		printf("%s\t%d\t%.1f\t%.1f\t%.1f\t%lld\t%lld\t%lld\t%.1f\t%.1f\n", c->label, runs,
 		       wall / 1e3, c->wall_ns[0] / 1e3, c->wall_ns[runs - 1] / 1e3,
-		       cpu, rss, c->rss_kb[runs - 1]);
+		       cpu, rss, c->rss_kb[runs - 1],
+		       c->wall_ns[runs / 10] / 1e3, c->wall_ns[runs - 1 - runs / 10] / 1e3);
 	}
 	return 0;
 }
