@@ -82,17 +82,30 @@ static size_t cgroup_dirs(void)
 	return cgroup_v2 ? 1 : N_CONTROLLERS;
 }
 
-/* Kill whatever is still in the cgroup, then remove it. */
+/* Kill every process in the cgroup of controller I. */
+static void cgroup_kill(size_t i)
+{
+	FILE *procs = fopen(cgroup_path(controllers[i], "cgroup.procs"), "re");
+	int pid;
+
+	while (procs && fscanf(procs, "%d", &pid) == 1)
+		kill(pid, SIGKILL);
+	if (procs)
+		fclose(procs);
+}
+
+/* Remove the cgroup, killing whatever is still in it. */
 static void cgroup_remove(void)
 {
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		FILE *procs = fopen(cgroup_path(controllers[i], "cgroup.procs"), "re");
-		int pid;
-
-		while (procs && fscanf(procs, "%d", &pid) == 1)
-			kill(pid, SIGKILL);
-		if (procs)
-			fclose(procs);
+		/*
+		 * Usually it is empty by now: when the container's init
+		 * exits, the kernel kills all that is left in its PID
+		 * namespace.  But a process may have joined from outside.
+		 */
+		if (rmdir(cgroup_path(controllers[i], "")) == 0 || errno == ENOENT)
+			continue;
+		cgroup_kill(i);
 		/* Killed tasks leave the cgroup a moment after they die. */
 		const char *dir = cgroup_path(controllers[i], "");
 		for (int try = 0; rmdir(dir) < 0 && errno == EBUSY && try < 100; try++)
@@ -180,13 +193,20 @@ static void cgroup_create(void)
 	}
 }
 
-/* Move the calling process into the cgroup: "0" means "myself". */
+/*
+ * Move the calling process into the cgroup: "0" means "myself".  v1 has
+ * two files for it: cgroup.procs moves a whole process, tasks a single
+ * thread.  We are one thread, so either will do; but to move a whole
+ * process the kernel takes a global lock, and taking it can wait for an
+ * RCU grace period: milliseconds, on a busy machine.  (v2 moves single
+ * threads only within a "threaded" subtree: there, cgroup.procs.)
+ */
 static void cgroup_join(void)
 {
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		const char *procs = cgroup_path(controllers[i], "cgroup.procs");
-		if (write_file(procs, "0") < 0)
-			die(NULL, "write 0 to %s", procs);
+		const char *file = cgroup_path(controllers[i], cgroup_v2 ? "cgroup.procs" : "tasks");
+		if (write_file(file, "0") < 0)
+			die(NULL, "write 0 to %s", file);
 	}
 }
 
