@@ -204,7 +204,8 @@ static void cgroup_create(void)
 static void cgroup_join(void)
 {
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		const char *file = cgroup_path(controllers[i], cgroup_v2 ? "cgroup.procs" : "tasks");
+		const char *file =
+			cgroup_path(controllers[i], cgroup_v2 ? "cgroup.procs" : "tasks");
 		if (write_file(file, "0") < 0)
 			die(NULL, "write 0 to %s", file);
 	}

@@ -91,12 +91,13 @@ static void read_commands(const char *file, int runs)
 			exit(2);
 		}
 		struct command *c = &commands[n_commands++];
-		char *field[MAX_ARGS + 2];
+		char *field[MAX_ARGS + 2] = { 0 };
 		int n = 0;
 		for (char *s = line, *tok; (tok = strsep(&s, "\t")) && n < MAX_ARGS + 2;)
 			field[n++] = tok;
 		if (n < 3) {
-			fprintf(stderr, "runbench: %s: want LABEL, COVER, ARG0...: %s\n", file, field[0]);
+			fprintf(stderr, "runbench: %s: want LABEL, COVER, ARG0...: %s\n", file,
+				field[0] ? field[0] : "");
 			exit(2);
 		}
 		c->label = field[0];
@@ -121,7 +122,8 @@ static void cover(const char *dir)
 	if (unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
 	    umount2(dir, MNT_DETACH) < 0 ||
-	    mount("bench-cover", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755") < 0) {
+	    mount("bench-cover", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=4k,mode=755") < 0) {
 		perror(dir);
 		_exit(125);
 	}
@@ -145,7 +147,6 @@ static long long elapsed_ns(const struct timespec *a, const struct timespec *b)
 /* Run C once; fill in sample I (when I >= 0). */
 static void run_once(struct command *c, int run, int i, int devnull)
 {
-	static char bufs[MAX_ARGS][256];
 	struct timespec t0, t1;
 	struct rusage ru;
 	int wstatus;
@@ -155,6 +156,7 @@ static void run_once(struct command *c, int run, int i, int devnull)
 	if (pid < 0)
 		fail("fork");
 	if (pid == 0) {
+		static char bufs[MAX_ARGS][256];
 		char *argv[MAX_ARGS + 1] = { 0 };
 		for (int a = 0; c->argv[a]; a++)
 			argv[a] = expand(c->argv[a], run, bufs[a], sizeof(bufs[a]));
@@ -221,15 +223,23 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "n:w:s:")) != -1) {
 		switch (opt) {
-		case 'n': runs = atoi(optarg); break;
-		case 'w': warmup = atoi(optarg); break;
-		case 's': samples_file = optarg; break;
-		default: goto usage;
+		case 'n':
+			runs = atoi(optarg);
+			break;
+		case 'w':
+			warmup = atoi(optarg);
+			break;
+		case 's':
+			samples_file = optarg;
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (optind != argc - 1 || runs < 1 || warmup < 0) {
-usage:
-		fprintf(stderr, "usage: runbench [-n RUNS] [-w WARMUP] [-s SAMPLES.tsv] COMMANDS.tsv\n");
+	usage:
+		fprintf(stderr,
+			"usage: runbench [-n RUNS] [-w WARMUP] [-s SAMPLES.tsv] COMMANDS.tsv\n");
 		return 2;
 	}
 	read_commands(argv[optind], runs);
@@ -257,10 +267,12 @@ usage:
 		fail(samples_file);
 	if (samples) {
 		fprintf(samples, "label\trun\twall_ns\tcpu_us\tmaxrss_kb\n");
-		for (int k = 0; k < n_commands; k++)
+		for (int k = 0; k < n_commands; k++) {
+			const struct command *c = &commands[k];
 			for (int i = 0; i < runs; i++)
-				fprintf(samples, "%s\t%d\t%lld\t%lld\t%lld\n", commands[k].label, i,
-					commands[k].wall_ns[i], commands[k].cpu_us[i], commands[k].rss_kb[i]);
+				fprintf(samples, "%s\t%d\t%lld\t%lld\t%lld\n", c->label, i,
+					c->wall_ns[i], c->cpu_us[i], c->rss_kb[i]);
+		}
 		if (fclose(samples) == EOF)
 			fail(samples_file);
 	}
