@@ -17,9 +17,15 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror
 CPPFLAGS += -Icommon -DDEFAULT_ROOTFS='"$(ROOTFS_DIR)"'
+# Linked statically, a container program starts without the dynamic
+# loader, which costs more than a step's namespace (`make bench`), and
+# needs nothing from the host but the kernel.  LDFLAGS= links it
+# dynamically where there is no static C library (glibc-static).
+LDFLAGS ?= -static
 
-.PHONY: all help rootfs test test-vm run clean distclean test-deps doctor \
-	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%)
+.PHONY: all help rootfs test test-vm run bench clean distclean test-deps doctor \
+	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) \
+	lint check-asan check-valgrind
 
 all: $(STEPS:%=%/container)
 
@@ -35,10 +41,16 @@ help:
 	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
 	@echo 'make doctor       check this machine can run the lesson'
+	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
+	@echo 'make check-asan   every step'"'"'s tests against ASan+UBSan builds (build/asan/), as root'
+	@echo 'make check-valgrind'
+	@echo '                  each step'"'"'s program under valgrind: no memory error, no leak; as root'
+	@echo 'make bench        time a container start, step by step, next to chroot,'
+	@echo '                  unshare, crun and runc, as root (RUNS=500; output: build/bench/)'
 	@echo 'make clean        remove the built programs; distclean also removes rootfs/'
 
 %/container: %/main.c common/container.c common/container.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $*/main.c common/container.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $*/main.c common/container.c
 
 $(foreach n,$(NUMS),$(eval step$(n): $(call step_dir,$(n))/container))
 
@@ -87,8 +99,52 @@ $(foreach n,$(wordlist 2,7,$(NUMS)),$(eval diff-step$(n): ; \
 doctor:
 	@common/doctor.sh $(CURDIR)
 
+# Not a test: it measures, and asserts nothing (tests/bench/README.md).
+build/bench/runbench: tests/bench/runbench.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+bench: all $(ROOTFS_MARK) build/bench/runbench
+	tests/bench/bench.sh build/bench/runbench
+
 run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
 	$(call step_dir,$(STEP))/container run $(CMD)
+
+# ---- checkers (CI runs them after `make test`) -------------------------------
+
+lint:
+	@common/require-packages.sh cppcheck clang-format shellcheck
+	tests/checkers/lint
+
+# The steps built with AddressSanitizer (and LeakSanitizer) and UBSan,
+# apart from the plain ones, with the same root filesystem built in.
+# asan-support.c, with clone() wrapped, tells the sanitizers what they
+# cannot know about the clone child, and fixes where reports go (see there).
+ASAN_DIR := build/asan
+ASAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_BINS := $(STEPS:%=$(ASAN_DIR)/%/container)
+ASAN_SUPPORT := tests/checkers/asan-support.c
+
+$(ASAN_DIR)/%/container: %/main.c common/container.c common/container.h $(ASAN_SUPPORT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ASAN_CFLAGS) -Wl,--wrap=clone -o $@ \
+		$*/main.c common/container.c $(ASAN_SUPPORT)
+
+check-asan: test-deps $(ASAN_BINS)
+	tests/checkers/check-asan $(ASAN_DIR)
+
+# Linked dynamically: memcheck sees allocations (and so leaks) by
+# replacing malloc, which it can do only where the C library is shared.
+MEMCHECK_DIR := build/memcheck
+MEMCHECK_BINS := $(STEPS:%=$(MEMCHECK_DIR)/%/container)
+
+$(MEMCHECK_DIR)/%/container: %/main.c common/container.c common/container.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $*/main.c common/container.c
+
+check-valgrind: $(MEMCHECK_BINS) $(ROOTFS_MARK)
+	@common/require-packages.sh valgrind
+	tests/checkers/check-valgrind $(MEMCHECK_DIR)
 
 clean:
 	rm -f $(STEPS:%=%/container)

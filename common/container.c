@@ -212,8 +212,10 @@ const char *rootfs_path(void)
 	if (!path)
 		return DEFAULT_ROOTFS;
 	if (!*path) {
-		fprintf(stderr, "container: ROOTFS is set but empty "
-				"(unset it to use %s, or give a directory)\n", DEFAULT_ROOTFS);
+		fprintf(stderr,
+			"container: ROOTFS is set but empty "
+			"(unset it to use %s, or give a directory)\n",
+			DEFAULT_ROOTFS);
 		exit(EXIT_SETUP);
 	}
 	return path;

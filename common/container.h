@@ -10,10 +10,10 @@
 
 /* Exit statuses besides the command's own (README: "Exit status"). */
 enum {
-	EXIT_USAGE = 2,         /* bad command line */
-	EXIT_SETUP = 125,       /* the container could not be set up */
+	EXIT_USAGE = 2, /* bad command line */
+	EXIT_SETUP = 125, /* the container could not be set up */
 	EXIT_CANNOT_EXEC = 126, /* the command exists but cannot run */
-	EXIT_NOT_FOUND = 127,   /* the command is not in PATH */
+	EXIT_NOT_FOUND = 127, /* the command is not in PATH */
 };
 
 /*

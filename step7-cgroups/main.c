@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -81,21 +82,34 @@ static size_t cgroup_dirs(void)
 	return cgroup_v2 ? 1 : N_CONTROLLERS;
 }
 
-/* Kill whatever is still in the cgroup, then remove it. */
+/* Kill every process in the cgroup of controller I. */
+static void cgroup_kill(size_t i)
+{
+	FILE *procs = fopen(cgroup_path(controllers[i], "cgroup.procs"), "re");
+	int pid;
+
+	while (procs && fscanf(procs, "%d", &pid) == 1)
+		kill(pid, SIGKILL);
+	if (procs)
+		fclose(procs);
+}
+
+/* Remove the cgroup, killing whatever is still in it. */
 static void cgroup_remove(void)
 {
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		FILE *procs = fopen(cgroup_path(controllers[i], "cgroup.procs"), "re");
-		int pid;
-
-		while (procs && fscanf(procs, "%d", &pid) == 1)
-			kill(pid, SIGKILL);
-		if (procs)
-			fclose(procs);
+		/*
+		 * Usually it is empty by now: when the container's init
+		 * exits, the kernel kills all that is left in its PID
+		 * namespace.  But a process may have joined from outside.
+		 */
+		if (rmdir(cgroup_path(controllers[i], "")) == 0 || errno == ENOENT)
+			continue;
+		cgroup_kill(i);
 		/* Killed tasks leave the cgroup a moment after they die. */
 		const char *dir = cgroup_path(controllers[i], "");
 		for (int try = 0; rmdir(dir) < 0 && errno == EBUSY && try < 100; try++)
-			usleep(10000);
+			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 		if (access(dir, F_OK) == 0)
 			report(NULL, "rmdir %s", dir);
 	}
@@ -110,7 +124,8 @@ static void cgroup_remove_stale(void)
 {
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
 		char parent[PATH_MAX], path[PATH_MAX + 256];
-		snprintf(parent, sizeof(parent), CGROUP_ROOT "/%s", cgroup_v2 ? "" : controllers[i]);
+		snprintf(parent, sizeof(parent), CGROUP_ROOT "/%s",
+			 cgroup_v2 ? "" : controllers[i]);
 		DIR *dir = opendir(parent); /* if missing, mkdir says so later */
 		struct dirent *entry;
 		int pid, end = 0;
@@ -143,7 +158,8 @@ static void cgroup_enable_controllers(void)
 		char word[16];
 		snprintf(word, sizeof(word), "+%s", controllers[i]);
 		if (write_file(CGROUP_ROOT "/cgroup.subtree_control", word) < 0)
-			die(CGROUP_HINT, "write %s to " CGROUP_ROOT "/cgroup.subtree_control", word);
+			die(CGROUP_HINT, "write %s to " CGROUP_ROOT "/cgroup.subtree_control",
+			    word);
 	}
 }
 
@@ -177,13 +193,21 @@ static void cgroup_create(void)
 	}
 }
 
-/* Move the calling process into the cgroup: "0" means "myself". */
+/*
+ * Move the calling process into the cgroup: "0" means "myself".  v1 has
+ * two files for it: cgroup.procs moves a whole process, tasks a single
+ * thread.  We are one thread, so either will do; but to move a whole
+ * process the kernel takes a global lock, and taking it can wait for an
+ * RCU grace period: milliseconds, on a busy machine.  (v2 moves single
+ * threads only within a "threaded" subtree: there, cgroup.procs.)
+ */
 static void cgroup_join(void)
 {
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		const char *procs = cgroup_path(controllers[i], "cgroup.procs");
-		if (write_file(procs, "0") < 0)
-			die(NULL, "write 0 to %s", procs);
+		const char *file =
+			cgroup_path(controllers[i], cgroup_v2 ? "cgroup.procs" : "tasks");
+		if (write_file(file, "0") < 0)
+			die(NULL, "write 0 to %s", file);
 	}
 }
 

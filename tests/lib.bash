@@ -185,7 +185,9 @@ dead_container_cgroups() {
 		[[ -d $base ]] || continue
 		for dir in "$base"/container-*; do
 			[[ -d $dir ]] || continue
-			kill -0 "${dir##*/container-}" 2>/dev/null || echo "$dir"
+			# Look again once the program is seen gone: a container
+			# removes its cgroup just before it exits.
+			kill -0 "${dir##*/container-}" 2>/dev/null || [[ ! -d $dir ]] || echo "$dir"
 		done
 	done
 }

@@ -8,7 +8,8 @@ setup_file() {
 	[[ $(id -u) -eq 0 ]] || skip "needs root: device nodes (run: sudo make test)"
 }
 
-# TOKEN, HOST_HOSTNAME, BIN: read by lib.bash's functions.
+# lib.bash's run_ctr and teardown read TOKEN, HOST_HOSTNAME and BIN;
+# the linter does not follow bats's `load`.
 # shellcheck disable=SC2034
 setup() {
 	TOKEN=cfs-test-$$-$BATS_TEST_NUMBER-$RANDOM
