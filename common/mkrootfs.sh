@@ -98,6 +98,11 @@ main() {
 	dir=$(realpath -m -- "$1")
 	tmp=$dir.tmp
 	[[ $(id -u) -eq 0 ]] || die "device nodes need root: run as root (sudo make rootfs)"
+	# On a nodev filesystem (a systemd /tmp, say) the device nodes would
+	# be made but not work: "can't create /dev/null: Permission denied".
+	if findmnt -no OPTIONS -T "$(dirname -- "$dir")" | tr , '\n' | grep -qx nodev; then
+		die "$(dirname -- "$dir") is on a nodev filesystem, where device nodes do not work: build the root filesystem elsewhere"
+	fi
 	remove "$tmp"
 	trap 'rm -rf -- "$tmp"' EXIT
 	if [[ $# -eq 2 ]]; then

@@ -31,8 +31,8 @@ if [[ $(id -u) -ne 0 ]]; then
 	exit 1
 fi
 apt=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
-echo "+ apt-get update && apt-get install -y ${missing[*]}" >&2
-if ! { "${apt[@]}" update >/dev/null && "${apt[@]}" install "${missing[@]}" >/dev/null; }; then
+echo "+ apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+if ! { "${apt[@]}" update >/dev/null && "${apt[@]}" install --no-install-recommends "${missing[@]}" >/dev/null; }; then
 	echo "Installing ${missing[*]} failed (see above): is the package archive reachable?" >&2
 	exit 1
 fi

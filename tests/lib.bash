@@ -275,8 +275,12 @@ setup() {
 	CTR_PID=
 }
 
-# Stop what the test left running, then fail the test if it leaked.
 teardown() {
+	nothing_left_behind
+}
+
+# Stop what the test left running, then fail the test if it leaked.
+nothing_left_behind() {
 	if [[ -n ${CTR_PID-} ]] && kill -0 "$CTR_PID" 2>/dev/null; then
 		# TERM first: the container passes it on and cleans up.
 		kill -TERM "$CTR_PID" 2>/dev/null || true

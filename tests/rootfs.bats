@@ -15,7 +15,10 @@ setup() {
 	TOKEN=cfs-test-$$-$BATS_TEST_NUMBER-$RANDOM
 	HOST_HOSTNAME=$(hostname)
 	BIN=$REPO/step5-proc/container
-	WORK=$BATS_TEST_TMPDIR/work
+	# Not under BATS_TEST_TMPDIR: /tmp may be nodev (systemd's is), and
+	# device nodes in the root filesystem must work.
+	WORK=$REPO/build/rootfs-test
+	rm -rf "$WORK"
 	mkdir -p "$WORK"
 }
 
@@ -54,6 +57,20 @@ setup() {
 	[ "$status" -eq 1 ]
 	[[ $output == *"has no /bin/sh"* ]]
 	[ ! -e "$WORK/root" ] && [ ! -e "$WORK/root.tmp" ]
+}
+
+teardown() {
+	rm -rf "$WORK"
+	nothing_left_behind
+}
+
+@test "rootfs: a nodev filesystem is refused: its device nodes would not work" {
+	mkdir -p "$WORK/nodev"
+	mount -t tmpfs -o nodev none "$WORK/nodev"
+	run "$REPO/common/mkrootfs.sh" "$WORK/nodev/root"
+	umount "$WORK/nodev"
+	[ "$status" -eq 1 ]
+	[[ $output == *"is on a nodev filesystem"* ]]
 }
 
 @test "rootfs: rebuilding is refused while something is mounted inside" {
