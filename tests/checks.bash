@@ -95,7 +95,7 @@ check_hostname_change_stays_inside() {
 
 check_uts_from_host() {
 	start_ctr sleep 30
-	! same_ns "$CMD_PID" $$ uts
+	refute same_ns "$CMD_PID" $$ uts
 	[ "$(hostname)" = "$HOST_HOSTNAME" ]
 	stop_ctr
 }
@@ -117,7 +117,7 @@ check_parent_is_pid1() {
 
 check_pid_ns_from_host() {
 	start_ctr sleep 30
-	! same_ns "$CMD_PID" $$ pid
+	refute same_ns "$CMD_PID" $$ pid
 	# NSpid: the same process's PID in each namespace, host first.
 	run awk '/^NSpid:/ { print $2, $NF }' "/proc/$CMD_PID/status"
 	[ "$output" = "$CMD_PID 2" ]
@@ -134,7 +134,7 @@ check_orphans_reaped() {
 	zombies=$(awk '$3 ~ /^Z/ { print $1 }' <<<"$output")
 	local z
 	for z in $zombies; do
-		! descends_from "$z" "$CTR_PID"
+		refute descends_from "$z" "$CTR_PID"
 	done
 	stop_ctr
 }
@@ -145,7 +145,7 @@ check_signal_forwarded() {
 	stop_ctr "$sig"
 	[ "$status" -eq $((128 + num)) ]
 	grep -qx "== Finished ==" "$CTR_ERR"
-	! kill -0 "$CMD_PID" 2>/dev/null
+	refute kill -0 "$CMD_PID" 2>/dev/null
 }
 
 # ---- step 4: root filesystem ------------------------------------------------

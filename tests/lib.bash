@@ -103,6 +103,15 @@ wait_ctr() {
 	CTR_PID=
 }
 
+# `refute CMD...`: fail if CMD succeeds.  A plain `! CMD` would never
+# fail a bats test: errexit ignores negated commands.
+refute() {
+	if "$@"; then
+		echo "expected to fail, but it did not: $*" >&2
+		return 1
+	fi
+}
+
 # ---- looking from the host ----------------------------------------------
 
 # `wait_gone PID SECONDS`: true once PID has exited (it may be a zombie

@@ -12,7 +12,7 @@
 }
 
 @test "host tools: ps, hostname, su, setpriv" {
-	ps -ef | grep -q 'bats'
+	pgrep -f bats >/dev/null
 	[ "$(hostname)" = vm-guest ]
 	[ "$(su -s /bin/sh -c 'id -u' nobody)" = 65534 ]
 	[ "$(setpriv --reuid=65534 --regid=65534 --clear-groups id -u)" = 65534 ]
@@ -34,6 +34,6 @@
 @test "step 6's mounts do not show outside" {
 	step6-mounts/container run sleep 2 &
 	sleep 1
-	! grep -q mytemp /proc/self/mountinfo
+	run ! grep -q mytemp /proc/self/mountinfo
 	wait
 }
