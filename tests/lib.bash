@@ -54,10 +54,13 @@ start_ctr() {
 	return 1
 }
 
-# The PIDs of the processes that carry $TOKEN (or TOKEN-suffixed ones),
-# in PID order.  One grep reads every environment: no fork per process.
+# The PIDs of the processes that carry $TOKEN, or with `token_pids
+# exact` only $TOKEN itself (not TOKEN-suffixed ones), in PID order.
+# One grep reads every environment: no fork per process.
 token_pids() {
-	grep -lz "^CFS_TEST_TOKEN=$TOKEN" /proc/[0-9]*/environ 2>/dev/null |
+	local pattern="^CFS_TEST_TOKEN=$TOKEN"
+	[[ ${1-} == exact ]] && pattern+='$'
+	grep -lz "$pattern" /proc/[0-9]*/environ 2>/dev/null |
 		sed 's|^/proc/\([0-9]*\)/environ$|\1|' | sort -n
 }
 
@@ -66,8 +69,7 @@ token_pids() {
 command_pid() {
 	local pid bin
 	bin=$(readlink -f "$BIN")
-	for pid in $(token_pids); do
-		grep -qzx "CFS_TEST_TOKEN=$TOKEN" "/proc/$pid/environ" 2>/dev/null || continue
+	for pid in $(token_pids exact); do
 		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) != "$bin" ]] || continue
 		echo "$pid"
 		return 0
