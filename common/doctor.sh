@@ -130,6 +130,11 @@ check_tools() {
 	fi
 	if command -v "${CC:-cc}" >/dev/null && command -v make >/dev/null; then
 		ok compiler "$("${CC:-cc}" --version | head -n 1)"
+		if command -v musl-gcc >/dev/null; then
+			ok libc "musl-gcc: make builds the programs with musl"
+		else
+			ok libc "glibc; optional: musl starts faster in a VM (sudo apt-get install musl-tools)"
+		fi
 	else
 		fail compiler "make and a C compiler are needed (run: sudo apt-get install make gcc)"
 	fi

@@ -12,6 +12,7 @@ have() {
 	# filesystem, which has no C library: only the static one will do.
 	busybox-static) [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
 	bats) command -v bats >/dev/null ;;
+	musl-tools) command -v musl-gcc >/dev/null ;;
 	*) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' ;;
 	esac
 }

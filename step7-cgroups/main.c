@@ -118,30 +118,31 @@ static void cgroup_remove(void)
 /*
  * A container program killed by SIGKILL cannot remove its cgroup (its
  * init dies with it, so the cgroup is empty).  Remove every empty
- * container-PID whose PID is gone, so that they don't pile up.
+ * container-PID whose PID is gone, so that they don't pile up.  Every
+ * one has a pids directory (on v1, the first tree): list that one.
  */
 static void cgroup_remove_stale(void)
 {
-	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		char parent[PATH_MAX], path[PATH_MAX + 256];
-		snprintf(parent, sizeof(parent), CGROUP_ROOT "/%s",
-			 cgroup_v2 ? "" : controllers[i]);
-		DIR *dir = opendir(parent); /* if missing, mkdir says so later */
-		struct dirent *entry;
-		int pid, end = 0;
+	const char *parent = cgroup_v2 ? CGROUP_ROOT : CGROUP_ROOT "/pids";
+	DIR *dir = opendir(parent); /* if missing, mkdir said so already */
+	struct dirent *entry;
+	int pid, end = 0;
 
-		while (dir && (entry = readdir(dir))) {
-			if (sscanf(entry->d_name, "container-%d%n", &pid, &end) != 1 ||
-			    entry->d_name[end] || kill(pid, 0) == 0 || errno != ESRCH)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name);
+	while (dir && (entry = readdir(dir))) {
+		if (sscanf(entry->d_name, "container-%d%n", &pid, &end) != 1 ||
+		    entry->d_name[end] || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		for (size_t i = 0; i < cgroup_dirs(); i++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), CGROUP_ROOT "%s%s/%s", cgroup_v2 ? "" : "/",
+				 cgroup_v2 ? "" : controllers[i], entry->d_name);
 			/* EBUSY: not empty, so not ours to judge: leave it. */
-			if (rmdir(path) < 0 && errno != EBUSY)
+			if (rmdir(path) < 0 && errno != EBUSY && errno != ENOENT)
 				report(NULL, "rmdir stale cgroup %s", path);
 		}
-		if (dir)
-			closedir(dir);
 	}
+	if (dir)
+		closedir(dir);
 }
 
 /* After report(): undo what cgroup_create() did so far, and give up. */
@@ -171,7 +172,6 @@ static void cgroup_create(void)
 	if (statfs(CGROUP_ROOT, &fs) < 0)
 		die("is cgroupfs mounted?", "statfs %s", CGROUP_ROOT);
 	cgroup_v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
-	cgroup_remove_stale();
 	snprintf(cgroup_name, sizeof(cgroup_name), "container-%d", (int)getpid());
 
 	if (cgroup_v2)
@@ -312,6 +312,8 @@ static int run(char **cmd)
 		return EXIT_SETUP;
 	}
 
+	/* Housekeeping, while the container starts. */
+	cgroup_remove_stale();
 	int status = wait_forwarding(pid);
 	cgroup_remove();
 	return status;

@@ -7,12 +7,14 @@
 #
 # It measures and asserts nothing: it is not a test.
 #
-# usage: tests/bench/bench.sh RUNBENCH   (as root; from make bench)
+# usage: tests/bench/bench.sh RUNBENCH [STEP7_GLIBC]   (as root; from make bench)
+# STEP7_GLIBC: step 7 built with glibc, for a row of its own.
 # environment: RUNS (500), WARMUP (20), OUT (build/bench), ROOTFS
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-RUNBENCH=$(realpath "${1:?usage: $0 path/to/runbench}")
+RUNBENCH=$(realpath "${1:?usage: $0 path/to/runbench [path/to/step7-glibc]}")
+STEP7_GLIBC=${2:+$(realpath "$2")}
 RUNS=${RUNS:-500}
 WARMUP=${WARMUP:-20}
 OUT=$(realpath -m "${OUT:-$REPO/build/bench}")
@@ -142,6 +144,9 @@ spec=$OUT/commands.tsv
 		dir=${dir%/}
 		printf '%s: container run /bin/true\t-\t%s/container\trun\t/bin/true\n' "${dir##*/}" "$dir"
 	done
+	if [[ -n $STEP7_GLIBC ]]; then
+		printf 'step 7 built with glibc: container run /bin/true\t-\t%s\trun\t/bin/true\n' "$STEP7_GLIBC"
+	fi
 	printf 'unshare -upmf --mount-proc chroot\t-\tunshare\t-upmf\t--mount-proc=%s/proc\tchroot\t%s\t/bin/true\n' \
 		"$ROOTFS_DIR" "$ROOTFS_DIR"
 	for name in crun runc; do
@@ -193,6 +198,17 @@ rm -rf "$OUT/state" "$OUT/probe.tsv"
 
 # `version PACKAGE`: its Debian version, or "?".
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
+
+# What `make` built the step programs with (build/flags: its command line).
+built_with() {
+	local cc
+	cc=$(cut -d ' ' -f 1 "$REPO/build/flags" 2>/dev/null) || cc=
+	case $cc in
+	*musl*) echo "\`${cc##*/}\`, statically linked with musl $(version musl-dev)" ;;
+	?*) echo "\`${cc##*/}\`, statically linked with glibc $(version libc6)" ;;
+	*) echo "an unknown compiler (no build/flags)" ;;
+	esac
+}
 
 cgroup_mode() {
 	if [[ $(stat -f -c %T "$CGROUP_ROOT") == cgroup2fs ]]; then
@@ -252,6 +268,7 @@ host_mounts=$(wc -l </proc/self/mountinfo)
 	echo
 	echo "Machine: $(uname -sr), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
 		"$(nproc) CPUs, cgroup $(cgroup_mode); $host_mounts mounts on the host." \
+		"The step programs: built with $(built_with)." \
 		"crun $(version crun), runc $(version runc), util-linux $(version util-linux)," \
 		"coreutils $(version coreutils), busybox $(version busybox-static)." \
 		"$(date -u +%Y-%m-%d), $took s; load average $load_before before, $load_after after" \
@@ -267,7 +284,8 @@ host_mounts=$(wc -l </proc/self/mountinfo)
 	echo "## Where the differences come from"
 	echo
 	echo "- **chroot** is one program that calls \`chroot()\` and execs \`true\`; it is dynamically linked, so the dynamic loader maps and relocates the C library first. **/bin/true** is one exec, of a dynamic program."
-	echo "- **step 1** forks and waits: a process more than chroot, but the step programs are linked statically (no loader), so the first steps can come in under the floor. **step 2** adds \`clone(CLONE_NEWUTS)\` and \`sethostname\`: a UTS namespace costs next to nothing."
+	echo "- **step 1** forks and waits: a process more than chroot, but the step programs are linked statically (no loader) and, where \`musl-gcc\` is installed, with musl, which starts in a fraction of glibc's time (next point), so the first steps come in well under the floor. **step 2** adds \`clone(CLONE_NEWUTS)\` and \`sethostname\`: a UTS namespace costs next to nothing."
+	echo "- **The C library.** At start-up, glibc asks the CPU about its caches and features with some 70 CPUID instructions (in a static program; in a dynamic one, its loader does). In a virtual machine each CPUID traps to the hypervisor, which can take microseconds: then that start costs more than any namespace. musl asks nothing. The row *step 7 built with glibc* is the same program, statically linked with glibc: the difference from the step 7 row is that start. Every row that runs busybox (static, glibc), chroot, unshare, crun or runc pays it once per program it runs."
 	echo "- **step 3**: a PID namespace, and our init: the container's PID 1 forks the command and reaps it, one more process. **step 4** adds \`chroot()\`, and runs busybox's static \`true\`, cheaper to start than the host's dynamic one: it can be faster than step 3."
 	echo "- **step 5** mounts a proc filesystem, made for this PID namespace."
 	echo "- **step 6**: a mount namespace copies the host's $host_mounts mounts, makes them private and adds a tmpfs; when its last process exits, the kernel unmounts them all again."
