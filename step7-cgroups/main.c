@@ -65,14 +65,14 @@ static const struct limit {
 static bool cgroup_v2;
 static char cgroup_name[32];
 
-/* CGROUP_ROOT[/controller]/container-PID[/file] */
-static const char *cgroup_path(const char *controller, const char *file)
+/* CGROUP_ROOT[/controller]/NAME[/file] */
+static const char *cgroup_path(const char *name, const char *controller, const char *file)
 {
 	static char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), CGROUP_ROOT "%s%s/%s%s%s",
 		 cgroup_v2 ? "" : "/", cgroup_v2 ? "" : controller,
-		 cgroup_name, *file ? "/" : "", file);
+		 name, *file ? "/" : "", file);
 	return path;
 }
 
@@ -85,7 +85,7 @@ static size_t cgroup_dirs(void)
 /* Kill every process in the cgroup of controller I. */
 static void cgroup_kill(size_t i)
 {
-	FILE *procs = fopen(cgroup_path(controllers[i], "cgroup.procs"), "re");
+	FILE *procs = fopen(cgroup_path(cgroup_name, controllers[i], "cgroup.procs"), "re");
 	int pid;
 
 	while (procs && fscanf(procs, "%d", &pid) == 1)
@@ -103,11 +103,11 @@ static void cgroup_remove(void)
 		 * exits, the kernel kills all that is left in its PID
 		 * namespace.  But a process may have joined from outside.
 		 */
-		if (rmdir(cgroup_path(controllers[i], "")) == 0 || errno == ENOENT)
+		if (rmdir(cgroup_path(cgroup_name, controllers[i], "")) == 0 || errno == ENOENT)
 			continue;
 		cgroup_kill(i);
 		/* Killed tasks leave the cgroup a moment after they die. */
-		const char *dir = cgroup_path(controllers[i], "");
+		const char *dir = cgroup_path(cgroup_name, controllers[i], "");
 		for (int try = 0; rmdir(dir) < 0 && errno == EBUSY && try < 100; try++)
 			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 		if (access(dir, F_OK) == 0)
@@ -133,9 +133,7 @@ static void cgroup_remove_stale(void)
 		    entry->d_name[end] || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		for (size_t i = 0; i < cgroup_dirs(); i++) {
-			char path[PATH_MAX];
-			snprintf(path, sizeof(path), CGROUP_ROOT "%s%s/%s", cgroup_v2 ? "" : "/",
-				 cgroup_v2 ? "" : controllers[i], entry->d_name);
+			const char *path = cgroup_path(entry->d_name, controllers[i], "");
 			/* EBUSY: not empty, so not ours to judge: leave it. */
 			if (rmdir(path) < 0 && errno != EBUSY && errno != ENOENT)
 				report(NULL, "rmdir stale cgroup %s", path);
@@ -177,15 +175,16 @@ static void cgroup_create(void)
 	if (cgroup_v2)
 		cgroup_enable_controllers();
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		const char *dir = cgroup_path(controllers[i], "");
+		const char *dir = cgroup_path(cgroup_name, controllers[i], "");
 		if (mkdir(dir, 0755) < 0) {
 			report(CGROUP_HINT, "mkdir %s", dir);
 			cgroup_abort();
 		}
 	}
 	for (const struct limit *l = limits; l < limits + sizeof(limits) / sizeof(*l); l++) {
-		const char *path = cgroup_path(l->controller, cgroup_v2 ? l->v2_file : l->v1_file);
+		const char *file = cgroup_v2 ? l->v2_file : l->v1_file;
 		const char *value = cgroup_v2 ? l->v2_value : l->v1_value;
+		const char *path = cgroup_path(cgroup_name, l->controller, file);
 		if (write_file(path, value) < 0 && !(l->optional && errno == ENOENT)) {
 			report(CGROUP_HINT, "write %s to %s", value, path);
 			cgroup_abort();
@@ -204,8 +203,8 @@ static void cgroup_create(void)
 static void cgroup_join(void)
 {
 	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		const char *file =
-			cgroup_path(controllers[i], cgroup_v2 ? "cgroup.procs" : "tasks");
+		const char *name = cgroup_v2 ? "cgroup.procs" : "tasks";
+		const char *file = cgroup_path(cgroup_name, controllers[i], name);
 		if (write_file(file, "0") < 0)
 			die(NULL, "write 0 to %s", file);
 	}
