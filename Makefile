@@ -117,7 +117,7 @@ $(foreach n,$(wordlist 2,7,$(NUMS)),$(eval diff-step$(n): ; \
 		$(call step_dir,$(n))/main.c || test $$$$? -eq 1))
 
 doctor:
-	@common/doctor.sh $(CURDIR)
+	@CONTAINER_CC='$(CONTAINER_CC)' common/doctor.sh $(CURDIR)
 
 # Not a test: it measures, and asserts nothing (tests/bench/README.md).
 build/bench/runbench: tests/bench/runbench.c
@@ -126,7 +126,7 @@ build/bench/runbench: tests/bench/runbench.c
 
 # Step 7 built with $(CC) (glibc) too: a row that shows what the C
 # library's start costs.
-build/bench/step7-glibc: step7-cgroups/main.c common/container.c common/container.h
+build/bench/step7-glibc: step7-cgroups/main.c common/container.c common/container.h $(BUILD_FLAGS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ step7-cgroups/main.c common/container.c
 

@@ -128,12 +128,15 @@ check_tools() {
 	else
 		fail bats "bats not found, needed by make test (run: sudo apt-get install bats)"
 	fi
-	if command -v "${CC:-cc}" >/dev/null && command -v make >/dev/null; then
-		ok compiler "$("${CC:-cc}" --version | head -n 1)"
-		if command -v musl-gcc >/dev/null; then
-			ok libc "musl-gcc: make builds the programs with musl"
+	# The compiler make builds the steps with: it says (make doctor); run
+	# by hand, the Makefile's default: musl-gcc if installed, else $CC.
+	local cc=${CONTAINER_CC:-$(command -v musl-gcc || echo "${CC:-cc}")}
+	if command -v "$cc" >/dev/null && command -v make >/dev/null; then
+		ok compiler "${cc##*/}: $("$cc" --version | head -n 1)"
+		if [[ $cc == *musl* ]]; then
+			ok libc "musl: make builds the programs with it"
 		else
-			ok libc "glibc; optional: musl starts faster in a VM (sudo apt-get install musl-tools)"
+			ok libc "the system's (musl, from musl-tools, starts faster in a VM; make uses it when installed)"
 		fi
 	else
 		fail compiler "make and a C compiler are needed (run: sudo apt-get install make gcc)"
