@@ -1,352 +1,285 @@
-# The checks, one function each.  A step's test file calls the checks of
-# its own feature, and one check per earlier step ("so far"), so that
-# `make test-stepN` alone proves the whole container up to step N.
+# Checks that several test files share: each step's feature, which every
+# later step's file checks again ("so far"), and this repository's
+# conventions, which every file checks, each in a test of its own.
+#
+# A feature check judges behaviour only: it finds the command's output
+# among whatever the program prints on stdout, and accepts any exit
+# status or wording a convention does not fix.  The conventions
+# (narration on stderr, exit statuses, the usage line, error messages,
+# the default PATH) are checked apart, so that a program that breaks
+# one fails that one test, whose message says what to change.
 # shellcheck shell=bash
-# status, output, lines, stderr, stderr_lines: set by bats's `run`.
-# shellcheck disable=SC2154
+# status, output, stderr: set by bats's `run` or capture; LAST_CMD:
+# read by lib.bash, to show what ran when a test fails.
+# shellcheck disable=SC2154,SC2034
 # Commands for the shell inside the container are in single quotes.
 # shellcheck disable=SC2016
 
-# ---- step 1: run a command -------------------------------------------------
+# ---- step 1: run a command ------------------------------------------------------
 
-check_echo_hello() {
+# Output, input and the exit status pass through.
+check_runs_command() {
+	run_ctr --stdin from-stdin sh -c 'read -r line; echo "read: $line"; echo to-stderr >&2; exit 3'
+	assert_line --partial "read: " || fail "the command did not run, or its stdout did not reach ours"
+	assert_line "read: from-stdin" || fail "the command did not read what was written to the container's stdin: pass stdin on"
+	[[ $stderr == *to-stderr* ]] || fail "the command's stderr did not reach ours: pass stderr on"
+	[ "$status" -eq 3 ] || fail "the command exited 3, the container program $status: exit with the command's status"
+}
+
+# `signal_reaches_command SIG`: SIG sent to the container program is
+# passed on: the command's own handler runs, and its status comes back.
+signal_reaches_command() {
+	local sig=$1
+	# The handler also ends the background sleep, so that nothing is
+	# left running where there is no PID namespace to end it.
+	start_ctr sh -c "trap 'echo got $sig; kill \$!; exit 3' $sig; sleep 30 & wait"
+	sleep 0.1 # the shell installs its trap
+	stop_ctr "$sig" || return
+	grep -qx "got $sig" <<<"$LAST_OUT" ||
+		fail "the command did not get SIG$sig sent to the container program (its handler would print 'got $sig'): pass SIG$sig on to the command"
+	[ "$status" -eq 3 ] || fail "the command's handler exited 3, the container program $status: exit with the command's status"
+}
+
+# The command starts as a fresh program would: no signal blocked or
+# ignored.  A blocked SIGCHLD hangs a shell's `wait`; an ignored SIGINT
+# (a background job's, inherited across exec) cannot be trapped.  Only
+# the classic signals, 1 to 31, are judged: the tests' own environment
+# may ignore real-time ones, which a fresh program would inherit too.
+check_signals_reset() {
+	start_ctr sleep 30
+	local blocked ignored
+	blocked=$(awk '/^SigBlk:/ { print $2 }' "/proc/$CMD_PID/status")
+	ignored=$(awk '/^SigIgn:/ { print $2 }' "/proc/$CMD_PID/status")
+	((0x$blocked == 0)) ||
+		fail "the command started with signals blocked (SigBlk: $blocked): unblock them before exec"
+	(((0x$ignored & 0x7fffffff) == 0)) ||
+		fail "the command started with signals ignored (SigIgn: $ignored): set them back to SIG_DFL before exec"
+	stop_ctr
+}
+
+check_signals_pass_on() {
+	check_signals_reset
+	signal_reaches_command TERM
+	signal_reaches_command INT
+}
+
+# ---- step 2: a hostname of its own -------------------------------------------------
+
+check_hostname() {
+	run_ctr sh -c 'echo "hostname: $(hostname)"; hostname other && echo "renamed: $(hostname)"'
+	assert_line "hostname: container" || fail "inside, the hostname should be 'container': set it (sethostname) in a new UTS namespace"
+	assert_line "renamed: other" || fail "the command could not rename its host"
+	assert_equal "$(hostname)" "$(<"$BATS_TEST_TMPDIR/before.hostname")" ||
+		fail "renaming inside renamed the host: give the container a UTS namespace of its own (CLONE_NEWUTS)"
+}
+
+# ---- step 3: process IDs of its own -------------------------------------------------
+
+# Whatever number the command gets, its parent is the namespace's init.
+check_pid_namespace() {
+	run_ctr sh -c 'echo "pid: $$"; echo "ppid: $PPID"'
+	assert_line --partial "pid: " || fail "the command did not run, or its stdout did not reach ours"
+	assert_line "ppid: 1" || fail "the command's parent should be PID 1, the init of a new PID namespace (CLONE_NEWPID), which stays to run it"
+	refute_line "pid: 1" || fail "the command is PID 1: keep an init as PID 1 that reaps orphans and passes signals on, and run the command as its child"
+}
+
+# PID 1 reaps the orphans it inherits, and dies with the container
+# program, even of SIGKILL, taking the whole namespace with it.
+check_init_duties() {
+	start_ctr sh -c '(sleep 0.2 &); exec sleep 30'
+	sleep 1
+	local zombies
+	zombies=$(zombies_under "$CTR_PID")
+	[ -z "$zombies" ] ||
+		fail "zombie process(es) $zombies in the container: its PID 1 must wait for every child, orphans included"
+	local cgroups
+	cgroups=$(own_cgroups_of "$CMD_PID")
+	kill -KILL "$CTR_PID"
+	wait_gone "$CMD_PID" 2 ||
+		fail "the command still runs 2 s after the container program was killed (SIGKILL): have the container's init die with it (PR_SET_PDEATHSIG)"
+	wait_ctr
+	# Nobody was left to unmount the container's /proc where it has no
+	# mount namespace (step 5), nor to remove its cgroup (step 7): that
+	# is not this check's business.
+	local mnt dir
+	while read -r _ mnt _; do
+		umount -l "$mnt"
+	done < <(join -v 1 <(mounts | sort -k1,1) <(sort -k1,1 "$BATS_TEST_TMPDIR/before.mounts"))
+	for dir in $cgroups; do rmdir "$dir" 2>/dev/null || true; done
+}
+
+# ---- step 4: a root filesystem of its own ----------------------------------------------
+
+# "/" is the root filesystem $ROOTFS names, and so is the working
+# directory: chroot() alone leaves the process in the host's directory
+# it started in.  The root filesystem is a copy of the usual one, with a
+# space in its name and a file of its own.
+check_own_root() {
+	other_root
+	local here=$BATS_TEST_TMPDIR/host-cwd
+	mkdir -p "$here"
+	touch "$here/host-file-$TOKEN"
+	cd "$here" || return
+	ROOTFS=$OTHER_ROOT run_ctr sh -c 'echo "root: $(cat /which-root)"; ls -a'
+	assert_line "root: other" ||
+		fail "inside, / is not the root filesystem that ROOTFS names ($OTHER_ROOT): chroot() into \$ROOTFS"
+	refute_line "host-file-$TOKEN" ||
+		fail "inside, ls lists the host directory the container was started from: after chroot(), chdir(\"/\") into the new root"
+}
+
+# ---- step 5: a /proc of its own ----------------------------------------------------------
+
+# ps lists the init, PID 1, and itself, with some other PID: nothing of
+# the host's.
+check_own_proc() {
+	run_ctr ps -o pid,comm
+	local procs
+	procs=$(grep -E '^ *[0-9]+ ' <<<"$output" || true)
+	[ -n "$procs" ] || fail "ps inside lists no process: mount a proc filesystem on /proc inside the container"
+	[ "$(wc -l <<<"$procs")" -eq 2 ] || fail "ps inside should list PID 1 and ps itself, and lists: $procs"
+	grep -Eq '^ *1 ' <<<"$procs" || fail "ps inside lists no PID 1: $procs"
+	grep -Eq '^ *([02-9]|[1-9][0-9]+) +ps$' <<<"$procs" || fail "ps inside does not list itself with a PID other than 1: $procs"
+}
+
+# ---- step 6: a mount table of its own ---------------------------------------------------
+
+# The container's /proc and /mytemp are its own, and stay inside even
+# where they could propagate: in a mount namespace of the test's own,
+# as systemd makes a host, with "/" shared, and the root filesystem on
+# a mount of its own (a separate /home, say), so that also the mounts
+# below "/" must be made private.  Prints the mounts that appeared in
+# that namespace while the container ran.
+systemd_like() {
+	mount --make-rprivate / && mount --make-rshared /
+	mount --bind "$ROOTFS_DIR" "$ROOTFS_DIR"
+	local out=$BATS_TEST_TMPDIR/shared.out pid i before
+	before=$(awk '{ print $5 }' /proc/self/mountinfo | sort)
+	CFS_TEST_TOKEN=$TOKEN "$BIN" run sh -c 'm=/proc/self/mountinfo
+		grep -q " /proc .* - proc " $m && echo "/proc proc"
+		grep -q " /mytemp .* - tmpfs " $m && echo "/mytemp tmpfs"
+		echo ready; exec sleep 30' </dev/null >"$out" 2>&1 &
+	pid=$!
+	for ((i = 0; i < START_TIMEOUT * 20; i++)); do
+		grep -qx ready "$out" && break
+		sleep 0.05
+	done
+	comm -13 <(echo "$before") <(awk '{ print $5 }' /proc/self/mountinfo | sort) | sed 's/^/host: /'
+	kill -TERM "$pid"
+	wait_gone "$pid" "$STOP_TIMEOUT" || kill -KILL "$pid"
+	wait "$pid" || true
+	sed 's/^/container: /' "$out"
+}
+
+check_private_mounts() {
+	export -f systemd_like wait_gone running proc_state
+	export BIN ROOTFS_DIR TOKEN START_TIMEOUT STOP_TIMEOUT
+	run timeout 20 unshare -m bash -c systemd_like
+	assert_line "container: ready" || fail "the container did not start"
+	assert_line "container: /proc proc" || fail "inside, /proc is not a proc filesystem: mount one there"
+	assert_line "container: /mytemp tmpfs" || fail "inside, /mytemp is not a tmpfs: mount one there"
+	local leaked
+	leaked=$(grep '^host: ' <<<"$output" || true)
+	[ -z "$leaked" ] ||
+		fail "the container's mounts showed up on a host whose / is shared, as under systemd: $leaked (give it a mount namespace, and make every mount in it private, MS_REC|MS_PRIVATE, before mounting)"
+}
+
+# ---- conventions ----------------------------------------------------------------------------
+# This repository's choices.  A learner's program may differ: each
+# convention is one test, and its message says what to change.
+
+convention_narration() {
 	run_ctr echo hello
-	[ "$status" -eq 0 ]
-	[ "$output" = hello ] # stdout is the command's alone
-	[[ ${stderr_lines[0]} == "Running [echo hello]"* ]]
-	[ "${stderr_lines[-1]}" = "== Finished ==" ]
+	if [[ $output == *"Running ["* || $output == *"== Finished =="* ]]; then
+		fail "the narration (Running [...], == Finished ==) was printed on stdout: print it to stderr, so that the command's output stays clean"
+	fi
+	assert_output hello
+	[[ ${stderr_lines[0]-} == "Running [echo hello]"* ]] ||
+		fail "stderr should start with 'Running [echo hello]', and starts with '${stderr_lines[0]-}'"
+	[[ ${stderr_lines[-1]-} == "== Finished ==" ]] ||
+		fail "stderr should end with '== Finished ==', and ends with '${stderr_lines[-1]-}'"
 }
 
-check_exit_status() {
-	run_ctr sh -c 'exit 7'
-	[ "$status" -eq 7 ]
-	run_ctr true
-	[ "$status" -eq 0 ]
+convention_signal_status() {
+	local sig num
+	for sig in KILL:9 TERM:15; do
+		num=${sig#*:}
+		run_ctr sh -c "kill -${sig%:*} \$\$"
+		[ "$status" -eq $((128 + num)) ] ||
+			fail "a command killed by SIG${sig%:*} (signal $num): exit status $status, expected $((128 + num)): exit 128+N for signal N, as a shell does"
+	done
 }
 
-check_signal_status() {
-	run_ctr sh -c 'kill -KILL $$'
-	[ "$status" -eq 137 ]
-	run_ctr sh -c 'kill -TERM $$'
-	[ "$status" -eq 143 ]
+# `expect_error STATUS WHAT DETAIL`: the container program exited STATUS
+# and said so in one line of stderr that begins "container: " and names
+# WHAT (any case).
+expect_error() {
+	[ "$status" -eq "$1" ] || fail "exit status $status, expected $1 ($3)"
+	local errors
+	errors=$(grep -i '^container: ' <<<"$stderr" || true)
+	[ -n "$errors" ] || fail "no line 'container: ...' on stderr, naming $2 ($3); stderr was: $stderr"
+	[ "$(wc -l <<<"$errors")" -eq 1 ] || fail "more than one error line on stderr: $errors"
+	[[ ${errors,,} == *"${2,,}"* ]] || fail "the error line does not name $2: $errors"
 }
 
-check_not_found() {
-	run_ctr -127 no-such-command-here
-	[ "$status" -eq 127 ]
-	[[ $stderr == *"container: no-such-command-here: No such file or directory"* ]]
-}
-
-check_cannot_exec() {
+convention_exec_errors() {
+	run_ctr no-such-command-here
+	expect_error 127 no-such-command-here "a command that is not found exits 127, as in a shell"
 	run_ctr /etc/passwd
-	[ "$status" -eq 126 ]
-	[[ $stderr == *"/etc/passwd"*"Permission denied"* ]]
-	run_ctr /
-	[ "$status" -eq 126 ]
+	expect_error 126 /etc/passwd "a command that cannot be executed exits 126, as in a shell"
 }
 
-check_usage() {
+convention_usage() {
 	local args
 	for args in "" "walk" "run"; do
 		# shellcheck disable=SC2086 # word splitting is the point
-		run --separate-stderr ctr $args
-		[ "$status" -eq 2 ]
-		[[ $stderr == *"usage: container run COMMAND [ARG...]"* ]]
+		LAST_CMD="container $args"
+		capture timed_ctr $args
+		[ "$status" -eq 2 ] || fail "\`container $args\`: exit status $status, expected 2 for a bad command line"
+		[[ $stderr == *"usage: container run COMMAND [ARG...]"* ]] ||
+			fail "\`container $args\`: no line 'usage: container run COMMAND [ARG...]' on stderr: $stderr"
 	done
+	LAST_CMD="container --help"
+	capture timed_ctr --help
+	[ "$status" -eq 0 ] || fail "\`container --help\`: exit status $status, expected 0"
+	[[ $output == *"usage: container run COMMAND [ARG...]"* ]] ||
+		fail "\`container --help\`: no usage line on stdout: $output"
 }
 
-check_stdin_passes() {
-	run --separate-stderr bash -c 'printf "one\ntwo\n" | "$0" run cat' "$BIN"
-	[ "$status" -eq 0 ]
-	[ "$output" = "$(printf 'one\ntwo')" ]
+convention_default_path() {
+	LAST_CMD="container run sh -c 'echo \$PATH' (no PATH)"
+	capture timeout "$CTR_TIMEOUT" env -u PATH CFS_TEST_TOKEN="$TOKEN" "$BIN" run sh -c 'echo "PATH=$PATH"'
+	assert_line "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	PATH=/bin:/opt/x run_ctr sh -c 'echo "PATH=$PATH"'
+	assert_line "PATH=/bin:/opt/x"
 }
 
-check_default_path() {
-	run --separate-stderr env -u PATH "$BIN" run sh -c 'echo "$PATH"'
-	[ "$status" -eq 0 ]
-	[ "$output" = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ]
-	PATH=/bin:/opt/x run_ctr sh -c 'echo "$PATH"'
-	[ "$output" = /bin:/opt/x ]
+# From step 2, creating namespaces needs root.  The program is copied
+# where user nobody can reach it (not under /root, say).
+convention_not_root() {
+	local copy
+	copy=$(mktemp -d /tmp/cfs-not-root.XXXXXX)
+	chmod 755 "$copy"
+	cp "$BIN" "$copy/container"
+	LAST_CMD="container run true (as user nobody)"
+	capture timeout "$CTR_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env CFS_TEST_TOKEN="$TOKEN" "$copy/container" run true
+	rm -rf "$copy"
+	expect_error 125 "run as root" "run as an ordinary user, the container cannot be set up: exit 125, and say 'run as root'"
 }
 
-check_descends_from_container() {
+convention_narration_pids() {
 	start_ctr sleep 30
-	# What `ps -ef` shows: the command under the container program.
-	descends_from "$CMD_PID" "$CTR_PID"
-	run ps -o args= -p "$CTR_PID"
-	[[ $output == *"run sleep 30"* ]]
+	local pid=$CTR_PID
 	stop_ctr
+	grep -qx "Running \[sleep 30\] as PID $pid" <<<"$LAST_ERR" ||
+		fail "no line 'Running [sleep 30] as PID $pid' (the container program's host PID) on stderr"
+	grep -qx "Running \[sleep 30\] as PID 1" <<<"$LAST_ERR" ||
+		fail "no line 'Running [sleep 30] as PID 1' (the container's init) on stderr"
 }
 
-# ---- step 2: hostname ------------------------------------------------------
-
-check_hostname_inside() {
-	run_ctr hostname
-	[ "$status" -eq 0 ]
-	[ "$output" = container ]
-}
-
-check_hostname_change_stays_inside() {
-	run_ctr sh -c 'hostname other && hostname'
-	[ "$status" -eq 0 ]
-	[ "$output" = other ]
-	[ "$(hostname)" = "$HOST_HOSTNAME" ]
-}
-
-check_uts_from_host() {
-	start_ctr sleep 30
-	refute same_ns "$CMD_PID" $$ uts
-	[ "$(hostname)" = "$HOST_HOSTNAME" ]
-	stop_ctr
-}
-
-# ---- step 3: PID namespace -------------------------------------------------
-
-check_narration_pids() {
-	start_ctr sleep 30
-	grep -qx "Running \[sleep 30\] as PID $CTR_PID" "$CTR_ERR"
-	grep -qx "Running \[sleep 30\] as PID 1" "$CTR_ERR"
-	stop_ctr
-}
-
-check_parent_is_pid1() {
-	run_ctr sh -c 'echo $PPID'
-	[ "$status" -eq 0 ]
-	[ "$output" = 1 ]
-}
-
-check_pid_ns_from_host() {
-	start_ctr sleep 30
-	refute same_ns "$CMD_PID" $$ pid
-	# NSpid: the same process's PID in each namespace, host first.
-	run awk '/^NSpid:/ { print $2, $NF }' "/proc/$CMD_PID/status"
-	[ "$output" = "$CMD_PID 2" ]
-	stop_ctr
-}
-
-check_orphans_reaped() {
-	# The subshell exits at once, orphaning its sleep, which the
-	# container's PID 1 inherits; when it ends, PID 1 must reap it.
-	start_ctr sh -c '(sleep 0.2 &); exec sleep 30'
-	sleep 1
-	run ps -e -o pid=,ppid=,stat=,comm=
-	local zombies
-	zombies=$(awk '$3 ~ /^Z/ { print $1 }' <<<"$output")
-	local z
-	for z in $zombies; do
-		refute descends_from "$z" "$CTR_PID"
-	done
-	stop_ctr
-}
-
-check_signal_forwarded() {
-	local sig=$1 num=$2
-	start_ctr sleep 30
-	stop_ctr "$sig"
-	[ "$status" -eq $((128 + num)) ]
-	grep -qx "== Finished ==" "$CTR_ERR"
-	refute kill -0 "$CMD_PID" 2>/dev/null
-}
-
-# ---- step 4: root filesystem ------------------------------------------------
-
-check_root_is_rootfs() {
-	run_ctr ls /
-	[ "$status" -eq 0 ]
-	[[ $output == *container-rootfs* ]]
-	run_ctr cat /etc/os-release
-	[[ $output == *'NAME="containers-from-scratch'* ]]
-}
-
-check_host_files_hidden() {
-	run_ctr ls "$REPO"
-	[ "$status" -ne 0 ]
-	run_ctr test -e "$BATS_TEST_FILENAME"
-	[ "$status" -eq 1 ]
-}
-
-check_cmd_found_inside() {
-	# bash is on the host, not in the busybox root filesystem.
-	run_ctr -127 bash -c true
-	[ "$status" -eq 127 ]
-	[[ $stderr == *"container: bash: No such file or directory"* ]]
-}
-
-check_root_from_host() {
-	start_ctr sleep 30
-	[ "$(readlink "/proc/$CMD_PID/root")" = "$(readlink -f "$ROOTFS_DIR")" ]
-	stop_ctr
-}
-
-check_missing_rootfs() {
+convention_missing_rootfs() {
 	ROOTFS=/nonexistent run_ctr true
-	[ "$status" -eq 125 ]
-	[[ $stderr == *"chroot /nonexistent: No such file or directory (run 'make rootfs' or set ROOTFS)"* ]]
-}
-
-check_rootfs_env() {
-	# ROOTFS picks another root filesystem, even one whose path has a space.
-	local alt="$BATS_TEST_TMPDIR/other root"
-	mkdir -p "$alt"
-	cp -a "$ROOTFS_DIR/." "$alt/"
-	echo other >"$alt/which-root"
-	ROOTFS=$alt run_ctr cat /which-root
-	rm -rf "$alt"
-	[ "$status" -eq 0 ]
-	[ "$output" = other ]
-}
-
-# ---- step 5: /proc ----------------------------------------------------------
-
-check_ps_only_container() {
-	run_ctr ps -o pid,comm
-	[ "$status" -eq 0 ]
-	# A header, PID 1 (the container's init), and ps: nothing of the host.
-	[ "${#lines[@]}" -eq 3 ]
-	[[ ${lines[1]} =~ ^\ *1\ + ]]
-	[[ ${lines[2]} =~ \ ps$ ]]
-}
-
-check_ps_pids_from_host() {
-	start_ctr sh -c 'ps -o pid,args; exec sleep 30'
-	wait_output "sh -c ps"
-	# Inside, ps numbers the command 2...
-	grep -Eq '^ *2 +sh -c ps' "$CTR_OUT"
-	# ...a process the host knows by a PID of its own.
-	[ "$(awk '/^NSpid:/ { print $2, $NF }' "/proc/$CMD_PID/status")" = "$CMD_PID 2" ]
-	stop_ctr
-}
-
-check_no_mount_after() {
-	local how=$1
-	start_ctr sleep 30
-	case $how in
-	exit) kill -TERM "$CMD_PID"; wait_ctr ;;
-	sigterm) stop_ctr TERM ;;
-	sigint) stop_ctr INT ;;
-	esac
-	[ -z "$(host_mounts_under "$ROOTFS_DIR")" ]
-}
-
-# ---- step 6: mount namespace -------------------------------------------------
-
-check_mounts_invisible() {
-	start_ctr sleep 30
-	[ -z "$(host_mounts_under "$ROOTFS_DIR")" ]
-	# ...while the container does have them.
-	run awk '$5 == "/proc" || $5 == "/mytemp" { print $5 }' "/proc/$CMD_PID/mountinfo"
-	[ "$output" = "$(printf '/proc\n/mytemp')" ]
-	stop_ctr
-}
-
-check_mounts_invisible_shared_root() {
-	# Like systemd: "/" and every mount below it shared.  Without
-	# MS_PRIVATE the container's mounts would propagate back here.
-	local out=$BATS_TEST_TMPDIR/shared.out
-	run --separate-stderr unshare -m --propagation shared bash -c '
-		findmnt -no PROPAGATION / | grep -qx shared || { echo "/ is not shared"; exit 2; }
-		CFS_TEST_TOKEN=$3 "$1" run sh -c "echo ready; exec sleep 30" >"$4" 2>/dev/null &
-		for ((i = 0; i < 100; i++)); do grep -qs ready "$4" && break; sleep 0.05; done
-		mounts=$(awk -v dir="$2" "index(\$5, dir \"/\") == 1 { print \$5 }" /proc/self/mountinfo)
-		kill -TERM $!
-		wait $!
-		echo "${mounts:-none}"' _ "$BIN" "$ROOTFS_DIR" "$TOKEN" "$out"
-	[ "$status" -eq 0 ]
-	[ "$output" = none ]
-}
-
-check_mytemp_tmpfs() {
-	run_ctr sh -c 'echo hi >/mytemp/file && cat /mytemp/file && grep " /mytemp " /proc/mounts'
-	# Without the tmpfs the file lands in the root filesystem: note it,
-	# and remove it so that it does not linger for the next test.
-	local landed=0
-	[ ! -e "$ROOTFS_DIR/mytemp/file" ] || { landed=1; rm -f "$ROOTFS_DIR/mytemp/file"; }
-	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = hi ]
-	[[ ${lines[1]} == *" /mytemp tmpfs "* ]]
-	[ "$landed" -eq 0 ]
-}
-
-# ---- step 7: cgroups ---------------------------------------------------------
-
-check_cgroup_limits() {
-	start_ctr sleep 30
-	[ "$(cat "$(cgroup_file "$CMD_PID" pids.max)")" = 20 ]
-	local mem cpu
-	if mem=$(cgroup_file "$CMD_PID" memory.max 2>/dev/null); then
-		[ "$(cat "$mem")" = 67108864 ]
-		cpu=$(cgroup_file "$CMD_PID" cpu.max)
-		[ "$(cat "$cpu")" = "50000 100000" ]
-	else
-		[ "$(cat "$(cgroup_file "$CMD_PID" memory.limit_in_bytes)")" = 67108864 ]
-		[ "$(cat "$(cgroup_file "$CMD_PID" cpu.cfs_quota_us)")" = 50000 ]
-		[ "$(cat "$(cgroup_file "$CMD_PID" cpu.cfs_period_us)")" = 100000 ]
-	fi
-	stop_ctr
-}
-
-check_fork_bomb_held() {
-	start_ctr forkloop 3
-	local current
-	current=$(cgroup_file "$CMD_PID" pids.current)
-	wait_output "then fork"
-	grep -q "then fork: Resource temporarily unavailable" "$CTR_OUT"
-	[ "$(cat "$current")" -eq 20 ]
-	wait_ctr
-	[ "$status" -eq 0 ]
-}
-
-check_memory_hog_killed() {
-	run_ctr memhog 16
-	[ "$status" -eq 0 ]
-	[ "$output" = "memhog: touched 16 MiB" ]
-	run_ctr memhog 256
-	[ "$status" -eq 137 ] # SIGKILL, from the OOM killer
-}
-
-check_half_a_cpu() {
-	start_ctr sh -c 'cpuburn 2; exec sleep 30'
-	wait_output "cpuburn:"
-	local pct stat periods throttled
-	pct=$(sed -n 's/^cpuburn: \([0-9]*\)% of a CPU$/\1/p' "$CTR_OUT")
-	stat=$(cgroup_file "$CMD_PID" cpu.stat)
-	periods=$(awk '$1 == "nr_periods" { print $2 }' "$stat")
-	throttled=$(awk '$1 == "nr_throttled" { print $2 }' "$stat")
-	echo "cpuburn got $pct% of a CPU; throttled in $throttled of $periods periods" >&2
-	stop_ctr
-	# At most half a CPU, with slack for accounting; and the kernel
-	# enforced a quota (nr_periods counts its periods).  On an idle
-	# machine it also throttled; on a busy one the burner may not have
-	# reached the quota, so that is not required.
-	[ "$pct" -le 60 ]
-	[ "$periods" -gt 0 ]
-}
-
-check_cgroup_gone_after() {
-	local how=$1 dirs
-	start_ctr sleep 30
-	# The container's own cgroups: those the test itself is not in.
-	dirs=$(comm -23 <(cgroup_dirs_of "$CMD_PID" | sort) <(cgroup_dirs_of $$ | sort))
-	[ -n "$dirs" ]
-	case $how in
-	exit) kill -TERM "$CMD_PID"; wait_ctr ;;
-	sigterm) stop_ctr TERM ;;
-	sigkill-command) kill -KILL "$CMD_PID"; wait_ctr; [ "$status" -eq 137 ] ;;
-	esac
-	local dir
-	for dir in $dirs; do
-		[ ! -e "$dir" ]
-	done
-}
-
-check_two_containers() {
-	start_ctr sleep 30
-	local first_pid=$CTR_PID first_cmd=$CMD_PID
-	TOKEN=$TOKEN-b
-	start_ctr sleep 30
-	[ "$(cgroup_dirs_of "$first_cmd")" != "$(cgroup_dirs_of "$CMD_PID")" ]
-	stop_ctr
-	CTR_PID=$first_pid
-	TOKEN=${TOKEN%-b}
-	stop_ctr
+	expect_error 125 /nonexistent "a root filesystem that cannot be used: exit 125"
+	[[ $stderr == *"make rootfs"* || $stderr == *ROOTFS* ]] ||
+		fail "the error does not say what to do: 'run make rootfs or set ROOTFS'"
 }

@@ -1,139 +1,220 @@
-# Shared by every step's test file: how to start a container, look at it
-# from the host, and make sure it leaves nothing behind.
+# The harness every test file loads: run a container, find its command
+# from the host, stop it, and make sure nothing is left behind.
 #
-# A step's file sets STEP_DIR and loads this.  BIN, when set, names the
-# program under test instead (`make test-stepN BIN=...`), so a learner
-# can check their own container against any step's tests.
+# BIN is the program under test: a step's own program by default, or,
+# with `make test-stepN BIN=...`, any program with the same command line
+# (a workshop learner's, in any language).  The tests never rely on how
+# it is written: only on what it does, as seen from inside (the
+# command's output) and from the host (/proc, mounts, cgroups).
+#
+# Every wait has a time limit, and says what it was waiting for when it
+# runs out.  tests/run runs bats in a UTS and a mount namespace of its
+# own: a program that renames "the host" or leaks a mount does so there.
 # shellcheck shell=bash
-# status is bats's: the tests read it after stop_ctr and wait_ctr.
-# shellcheck disable=SC2034
+# status, output, stderr: set by bats's `run`, read by the test files.
+# shellcheck disable=SC2034,SC2154
 
 bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
 
 REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-ROOTFS_DIR=$REPO/rootfs
+# The root filesystem the containers use: $ROOTFS, as the programs see it.
+ROOTFS_DIR=${ROOTFS:-$REPO/rootfs}
 CGROUP_ROOT=/sys/fs/cgroup
 
-# ---- the container under test -------------------------------------------
+# Seconds: a container's whole run; its command's start; its end after a
+# signal.  A program that hangs fails the test with a message, in time.
+CTR_TIMEOUT=${CTR_TIMEOUT:-20}
+START_TIMEOUT=10
+STOP_TIMEOUT=5
 
-# Every process a test starts carries $TOKEN in its environment, which
-# the container passes on to the command: a process still carrying it
-# after the test is a leftover, wherever it was reparented to.
+# ---- running a container ----------------------------------------------------
+
+# Every process a test starts carries $TOKEN in its environment (the
+# container passes it on to the command, unless it clears the
+# environment): a process that still carries it after the test is a
+# leftover, wherever it was reparented to.
 ctr() {
 	CFS_TEST_TOKEN=$TOKEN "$BIN" "$@"
 }
 
-# `run_ctr [-N] CMD...`: run a container; $output is its stdout, $stderr
-# its stderr, $status its exit status.  -N: the status must be N (bats
-# asks for it when N is 127, "command not found").
+# `run_ctr [--stdin TEXT] CMD...`: run a container to its end, with
+# stdin from TEXT (else /dev/null); $output is its stdout, $stderr its
+# stderr, $status its exit status, and $lines, $stderr_lines as bats's
+# `run` sets them.
 run_ctr() {
-	local expect=()
-	[[ $1 =~ ^-[0-9]+$ ]] && { expect=("$1"); shift; }
-	run "${expect[@]}" --separate-stderr ctr run "$@"
+	local input=
+	[[ $1 == --stdin ]] && { input=$2; shift 2; }
+	LAST_CMD="container run $*"
+	if [[ -n $input ]]; then
+		capture timed_ctr run "$@" <<<"$input"
+	else
+		capture timed_ctr run "$@" </dev/null
+	fi
+}
+
+# `capture CMD...`: like bats's `run --separate-stderr`, but with a time
+# limit, and without its warning when a program exits 127 (that is what
+# a container does when its command is not found).
+capture() {
+	local start=$SECONDS
+	status=0
+	"$@" >"$BATS_TEST_TMPDIR/capture.out" 2>"$BATS_TEST_TMPDIR/capture.err" || status=$?
+	output=$(<"$BATS_TEST_TMPDIR/capture.out")
+	stderr=$(<"$BATS_TEST_TMPDIR/capture.err")
+	# bats-assert wants at least one line, even an empty one.
+	mapfile -t lines <<<"$output"
+	mapfile -t stderr_lines <<<"$stderr"
+	LAST_STATUS=$status LAST_OUT=$output LAST_ERR=$stderr
+	if ((status == 124 && SECONDS - start >= CTR_TIMEOUT)); then
+		fail "timed out after $CTR_TIMEOUT s while waiting for \`$LAST_CMD\` to exit"
+	fi
+}
+
+timed_ctr() {
+	timeout -k 5 "$CTR_TIMEOUT" env CFS_TEST_TOKEN="$TOKEN" "$BIN" "$@"
 }
 
 # `start_ctr CMD...`: start a container in the background and wait until
-# the command runs.  Sets CTR_PID (the container program, on the host)
-# and CMD_PID (the command, as the host numbers it); its stdout and
-# stderr go to $CTR_OUT and $CTR_ERR.
+# its command runs.  Sets CTR_PID (the container program) and CMD_PID
+# (the command, as the host numbers it); its stdout and stderr go to
+# $CTR_OUT and $CTR_ERR.
 start_ctr() {
 	CTR_OUT=$BATS_TEST_TMPDIR/ctr.out
 	CTR_ERR=$BATS_TEST_TMPDIR/ctr.err
+	LAST_CMD="container run $*"
 	# A simple command, not the ctr function: $! must be the container
 	# program itself, not a subshell around it.
-	CFS_TEST_TOKEN=$TOKEN "$BIN" run "$@" >"$CTR_OUT" 2>"$CTR_ERR" &
+	CFS_TEST_TOKEN=$TOKEN "$BIN" run "$@" </dev/null >"$CTR_OUT" 2>"$CTR_ERR" &
 	CTR_PID=$!
 	CMD_PID=
-	local tries
-	for ((tries = 0; tries < 200; tries++)); do
-		CMD_PID=$(command_pid) && return 0
-		kill -0 "$CTR_PID" 2>/dev/null || break
+	local i
+	for ((i = 0; i < START_TIMEOUT * 20; i++)); do
+		if ! running "$CTR_PID"; then
+			wait_ctr
+			fail "\`$LAST_CMD\` exited with status $status before its command ran; its stderr: $(<"$CTR_ERR")"
+			return
+		fi
+		CMD_PID=$(command_pid) && running "$CMD_PID" && return 0
 		sleep 0.05
 	done
-	echo "the container did not start its command: $(cat "$CTR_ERR")" >&2
-	return 1
+	fail "timed out after $START_TIMEOUT s while waiting for the command of \`$LAST_CMD\` to start; its stderr: $(<"$CTR_ERR")"
 }
 
-# The PIDs of the processes that carry $TOKEN, or with `token_pids
-# exact` only $TOKEN itself (not TOKEN-suffixed ones), in PID order.
-# One grep reads every environment: no fork per process.
-token_pids() {
-	local pattern="^CFS_TEST_TOKEN=$TOKEN"
-	[[ ${1-} == exact ]] && pattern+='$'
-	grep -lz "$pattern" /proc/[0-9]*/environ 2>/dev/null |
-		sed 's|^/proc/\([0-9]*\)/environ$|\1|' | sort -n
-}
-
-# The command's host PID: the first process with our token that is no
-# longer the container program itself (it has exec'ed the command).
+# The command's host PID: the first descendant of the container program
+# that runs another executable than the program itself (which may re-run
+# itself, as the Go lesson's "/proc/self/exe child" does, or fork an
+# init that stays the same program).
 command_pid() {
-	local pid bin
-	bin=$(readlink -f "$BIN")
-	for pid in $(token_pids exact); do
-		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) != "$bin" ]] || continue
+	local exe pid pids
+	exe=$(readlink "/proc/$CTR_PID/exe") || return 1
+	pids=$(descendants "$CTR_PID")
+	# Read before the program exec'ed (still the test's shell), the name
+	# would not be the program's.
+	[[ $(readlink "/proc/$CTR_PID/exe") == "$exe" ]] || return 1
+	for pid in $pids; do
+		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) != "$exe" ]] || continue
 		echo "$pid"
 		return 0
 	done
 	return 1
 }
 
-# `wait_output TEXT`: wait (up to 5 s) for the background container's
-# stdout to hold TEXT.
+# `wait_output [--regexp] LINE`: wait until the background container's
+# stdout has the line LINE (or a line that matches the regexp).
 wait_output() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -qF -- "$1" "$CTR_OUT" && return 0
+	local how=(-xF) i
+	[[ $1 == --regexp ]] && { how=(-E); shift; }
+	for ((i = 0; i < START_TIMEOUT * 20; i++)); do
+		grep -q "${how[@]}" -- "$1" "$CTR_OUT" && return 0
 		sleep 0.05
 	done
-	echo "no '$1' in the container's output: $(cat "$CTR_OUT")" >&2
-	return 1
+	fail "timed out after $START_TIMEOUT s while waiting for a line '$1' on the stdout of \`$LAST_CMD\`; it printed: $(<"$CTR_OUT")"
 }
 
-# `stop_ctr [SIGNAL]`: signal the container program (default TERM) and
-# wait for it; sets $status to its exit status.
+# `stop_ctr [SIGNAL]`: send SIGNAL (default TERM) to the container
+# program, and wait for it; sets $status to its exit status.
 stop_ctr() {
-	kill -"${1:-TERM}" "$CTR_PID"
-	status=0
-	wait "$CTR_PID" || status=$?
-	CTR_PID=
+	local sig=${1:-TERM}
+	kill -"$sig" "$CTR_PID"
+	wait_gone "$CTR_PID" "$STOP_TIMEOUT" || fail "timed out after $STOP_TIMEOUT s while waiting for \`$LAST_CMD\` to exit after SIG$sig: does it pass SIG$sig on to the command?" || return
+	wait_ctr
 }
 
-# `wait_ctr`: wait for a background container to end by itself.
+# `wait_ctr`: wait for a background container to end by itself (within
+# CTR_TIMEOUT); sets $status to its exit status.
 wait_ctr() {
+	wait_gone "$CTR_PID" "$CTR_TIMEOUT" || fail "timed out after $CTR_TIMEOUT s while waiting for \`$LAST_CMD\` to exit" || return
 	status=0
-	wait "$CTR_PID" || status=$?
+	# 2>: bash's note that a job was "Killed".
+	wait "$CTR_PID" 2>/dev/null || status=$?
+	LAST_STATUS=$status LAST_OUT=$(<"$CTR_OUT") LAST_ERR=$(<"$CTR_ERR")
 	CTR_PID=
 }
 
-# `refute CMD...`: fail if CMD succeeds.  A plain `! CMD` would never
-# fail a bats test: errexit ignores negated commands.
-refute() {
-	if "$@"; then
-		echo "expected to fail, but it did not: $*" >&2
-		return 1
-	fi
+# ---- looking from the host ----------------------------------------------------
+
+# True while PID runs (not gone, not a zombie).
+running() {
+	local state
+	state=$(proc_state "$1") && [[ $state != [ZX] ]]
 }
 
-# ---- looking from the host ----------------------------------------------
-
-# `wait_gone PID SECONDS`: true once PID has exited (it may be a zombie
-# still; we only care that it stopped running).
-wait_gone() {
-	local i state
-	for ((i = 0; i < $2 * 20; i++)); do
-		state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
-		[[ $state == Z ]] && return 0
-		sleep 0.05
-	done
-	return 1
+proc_state() {
+	local stat
+	{ stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+	stat=${stat##*) } # after "(comm)", which may hold spaces
+	echo "${stat%% *}"
 }
 
 ppid_of() {
 	local stat
-	stat=$(<"/proc/$1/stat")
-	stat=${stat##*) } # after "(comm)", which may hold spaces
+	stat=$(<"/proc/$1/stat") || return 1
+	stat=${stat##*) }
 	read -r _ ppid _ <<<"$stat"
 	echo "$ppid"
+}
+
+# `wait_gone PID SECONDS`: true once PID has stopped running.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		running "$1" || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# The descendants of PID, parents before children, and only the ones
+# still running.
+descendants() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+		{ pid = $1; sub(/.*\) /, ""); state[pid] = $1; kids[$2] = kids[$2] " " pid }
+		END {
+			n = split(kids[root], queue, " ")
+			for (i = 1; i <= n; i++) {
+				p = queue[i]
+				if (state[p] !~ /[ZX]/) print p
+				m = split(kids[p], more, " ")
+				for (j = 1; j <= m; j++) queue[++n] = more[j]
+			}
+		}'
+}
+
+# The zombies among PID's descendants.
+zombies_under() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+		{ pid = $1; sub(/.*\) /, ""); state[pid] = $1; kids[$2] = kids[$2] " " pid }
+		END {
+			n = split(kids[root], queue, " ")
+			for (i = 1; i <= n; i++) {
+				p = queue[i]
+				if (state[p] == "Z") print p
+				m = split(kids[p], more, " ")
+				for (j = 1; j <= m; j++) queue[++n] = more[j]
+			}
+		}'
 }
 
 # True if $1 descends from $2.
@@ -150,86 +231,92 @@ same_ns() {
 	[[ $(readlink "/proc/$1/ns/$3") == "$(readlink "/proc/$2/ns/$3")" ]]
 }
 
-# The host's mounts at or below $1.
-host_mounts_under() {
-	awk -v dir="$1" '$5 == dir || index($5, dir "/") == 1 { print $5 }' /proc/self/mountinfo
+# The PID of process $1 in its own (innermost) PID namespace.
+inner_pid() {
+	awk '/^NSpid:/ { print $NF }' "/proc/$1/status"
 }
 
-# The cgroup directories of process $1, one per line, for the
-# controllers the lesson limits (v2: one; v1: pids, memory, cpu).
+# Mount points in this namespace (the tests' "host"), by mount ID.
+mounts() {
+	awk '{ print $1, $5, $(NF - 2) }' /proc/self/mountinfo
+}
+
+# The cgroup directories of process $1, one a line, for the controllers
+# the lesson limits (v2: one; v1: those of pids, memory and cpu).
 cgroup_dirs_of() {
-	local pid=$1 line hierarchy controllers path
-	while IFS= read -r line; do
-		hierarchy=${line%%:*}
-		line=${line#*:}
-		controllers=${line%%:*}
-		path=${line#*:}
-		if [[ $(stat -f -c %T "$CGROUP_ROOT") == cgroup2fs ]]; then
-			[[ $hierarchy == 0 ]] && echo "$CGROUP_ROOT$path"
-		else
-			case ",$controllers," in
-			*,pids,*) echo "$CGROUP_ROOT/pids$path" ;;
-			*,memory,*) echo "$CGROUP_ROOT/memory$path" ;;
-			*,cpu,*) echo "$CGROUP_ROOT/cpu$path" ;;
-			esac
+	local v2=0 hierarchy controllers path
+	[[ $(stat -f -c %T "$CGROUP_ROOT") == cgroup2fs ]] && v2=1
+	while IFS=: read -r hierarchy controllers path; do
+		if ((v2)); then
+			[[ $hierarchy == 0 ]] && echo "$CGROUP_ROOT${path%/}"
+			continue
 		fi
-	done <"/proc/$pid/cgroup"
+		case ",$controllers," in
+		*,pids,*) echo "$CGROUP_ROOT/pids${path%/}" ;;
+		*,memory,*) echo "$CGROUP_ROOT/memory${path%/}" ;;
+		*,cpu,*) echo "$CGROUP_ROOT/cpu${path%/}" ;;
+		esac
+	done <"/proc/$1/cgroup"
+}
+
+# The cgroups of process $1 that the tests themselves are not in.
+own_cgroups_of() {
+	comm -23 <(cgroup_dirs_of "$1" | sort) <(cgroup_dirs_of $$ | sort)
 }
 
 # `cgroup_file PID FILE`: the path of a cgroup file of process PID,
-# whichever hierarchy holds it.
+# whichever of its hierarchies has it.
 cgroup_file() {
 	local dir
 	for dir in $(cgroup_dirs_of "$1"); do
 		[[ -e $dir/$2 ]] && { echo "$dir/$2"; return 0; }
 	done
-	echo "no $2 in the cgroups of $1: $(cgroup_dirs_of "$1" | tr '\n' ' ')" >&2
+	echo "no $2 in the cgroups of the command: $(cgroup_dirs_of "$1" | tr '\n' ' ')" >&2
 	return 1
 }
 
-# Cgroups named container-PID whose container program PID is gone: a
-# container removes its cgroup before it exits, so these were leaked.
-# (Live ones may belong to another test run on this machine.)
-dead_container_cgroups() {
-	local base dir
-	for base in "$CGROUP_ROOT" "$CGROUP_ROOT"/{pids,memory,cpu}; do
-		[[ -d $base ]] || continue
-		for dir in "$base"/container-*; do
-			[[ -d $dir ]] || continue
-			# Look again once the program is seen gone: a container
-			# removes its cgroup just before it exits.
-			kill -0 "${dir##*/container-}" 2>/dev/null || [[ ! -d $dir ]] || echo "$dir"
-		done
-	done
+# Every cgroup on the machine, whatever its name, but systemd's units,
+# which systemd makes and removes by itself while the tests run.
+cgroups() {
+	find "$CGROUP_ROOT" -mindepth 1 -type d \
+		! -name '*.scope' ! -name '*.service' ! -name '*.slice' 2>/dev/null | sort
 }
 
-# ---- what a later step changes -------------------------------------------
+# Another root filesystem: a copy of $ROOTFS_DIR with a space in its
+# name and a file of its own, /which-root.  Made once per test file, in
+# the repository (its device nodes must work: /tmp may be nodev).
+OTHER_ROOT="$REPO/build/test roots/$(basename "$BATS_TEST_FILENAME" .bats)"
+other_root() {
+	[[ -e $OTHER_ROOT/which-root ]] && return 0
+	rm -rf -- "$OTHER_ROOT"
+	mkdir -p -- "$OTHER_ROOT"
+	cp -a -x -- "$ROOTFS_DIR/." "$OTHER_ROOT/"
+	echo other >"$OTHER_ROOT/which-root"
+}
 
-# Some of a step's tests show what that step does NOT isolate yet (ps
-# still lists the host's processes in step 3).  A later step's program
-# isolates it, so such a test is skipped, saying why, when the program
-# under test already has the feature.  The features, found once per file
-# by looking at a running container from the host:
-#   FEAT_UTS FEAT_PID FEAT_ROOT FEAT_PROC FEAT_MNT FEAT_CGROUP  (1 or 0)
+# ---- what a later step changes ------------------------------------------------
+
+# Some tests show what a step does NOT isolate yet (in step 3, ps still
+# lists the host's processes).  A later step's program isolates it, so
+# such a test is skipped, saying why, when the program under test
+# already has the feature.  The features, found once per file by looking
+# at a running container from the host:
+#   FEAT_UTS FEAT_PID FEAT_ROOT FEAT_PROC FEAT_MNT  (1 or 0)
 detect_features() {
 	TOKEN=detect-$$-$RANDOM
-	start_ctr sleep 30
-	local root
-	root=$(readlink "/proc/$CMD_PID/root")
-	export FEAT_UTS=0 FEAT_PID=0 FEAT_ROOT=0 FEAT_PROC=0 FEAT_MNT=0 FEAT_CGROUP=0
+	start_ctr sleep 30 || return
+	export FEAT_UTS=0 FEAT_PID=0 FEAT_ROOT=0 FEAT_PROC=0 FEAT_MNT=0
 	same_ns "$CMD_PID" $$ uts || FEAT_UTS=1
 	same_ns "$CMD_PID" $$ pid || FEAT_PID=1
-	[[ $root == / ]] || FEAT_ROOT=1
 	same_ns "$CMD_PID" $$ mnt || FEAT_MNT=1
+	[[ $(readlink "/proc/$CMD_PID/root") == / ]] || FEAT_ROOT=1
 	# mountinfo paths are relative to the process's root: a proc mount
-	# at "/proc" seen from a process with its own root is the container's.
+	# at "/proc", seen from a process with a root of its own, is the
+	# container's.
 	if ((FEAT_ROOT)) && awk '$5 == "/proc" && / - proc /' "/proc/$CMD_PID/mountinfo" | grep -q .; then
 		FEAT_PROC=1
 	fi
-	[[ $(<"/proc/$CMD_PID/cgroup") == "$(<"/proc/self/cgroup")" ]] || FEAT_CGROUP=1
-	stop_ctr KILL
-	sleep 0.1
-	cleanup_leftovers >/dev/null || true
+	stop_leftover_ctr
 }
 
 # `skip_if_feature FEAT why`: skip when the program under test has it.
@@ -240,72 +327,150 @@ skip_if_feature() {
 	fi
 }
 
-# ---- nothing left behind ---------------------------------------------------
+# ---- nothing left behind ---------------------------------------------------------
 
-# Remove whatever a container left on the host, and say what it was:
-# processes with the token, mounts in the root filesystem, cgroups.
-cleanup_leftovers() {
-	local found=0 pid mnt dir
+# What a test must leave as it found it: mounts, cgroups, the hostname.
+snapshot() {
+	mounts >"$1.mounts"
+	cgroups >"$1.cgroups"
+	hostname >"$1.hostname"
+}
+
+# `cleanup_since SNAPSHOT`: remove what containers left since SNAPSHOT
+# and say what it was; false if anything was left.  Processes are found
+# by their token, mounts and cgroups by comparing with the snapshot, so
+# whatever their name.
+cleanup_since() {
+	local found=0 pid id dir mnt fs was
 	for pid in $(token_pids); do
 		echo "leftover process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
 		kill -KILL "$pid" 2>/dev/null || true
 		found=1
 	done
-	for mnt in $(host_mounts_under "$ROOTFS_DIR" | sort -r); do
-		echo "leftover mount: $mnt"
-		umount -l "$mnt" || true
+	# Newest first: a mount inside another goes before it.
+	while read -r id mnt fs; do
+		echo "leftover mount: $mnt ($fs)"
+		umount -l "$mnt" 2>/dev/null || true
+		found=1
+	done < <(join -v 1 <(mounts | sort -k1,1) <(sort -k1,1 "$1.mounts") | sort -rn)
+	# A new cgroup with no process left in it (leftovers were just
+	# killed) is a leak; one with processes is someone else's, such as
+	# a service started meanwhile.  Deepest first: a cgroup inside
+	# another goes before it.
+	for dir in $(comm -13 "$1.cgroups" <(cgroups) | sort -r); do
+		empty_cgroup "$dir" || continue
+		echo "leftover cgroup: $dir (the container program must remove its cgroup when the container ends)"
+		rmdir "$dir" 2>/dev/null || true
 		found=1
 	done
-	for dir in $(dead_container_cgroups); do
-		xargs -r kill -KILL <"$dir/cgroup.procs" 2>/dev/null || true
-		sleep 0.1
-		# Gone meanwhile: another container run removed it as stale.
-		rmdir "$dir" 2>/dev/null || [[ -d $dir ]] || continue
-		echo "leftover cgroup: $dir"
+	was=$(<"$1.hostname")
+	if [[ $(hostname) != "$was" ]]; then
+		echo "the host's hostname changed from $was to $(hostname) (give the container a UTS namespace of its own)"
+		hostname "$was"
 		found=1
-	done
+	fi
 	return "$found"
 }
 
-# ---- per-file and per-test hooks -------------------------------------------
+# True if cgroup $1 exists and stays empty for a second.  A leaked one
+# does; another runtime's, made meanwhile (and during the test), gets
+# its processes or goes away.
+empty_cgroup() {
+	local try
+	for ((try = 0; try < 10; try++)); do
+		[[ -d $1 && -z $(cat "$1/cgroup.procs" 2>/dev/null) ]] || return 1
+		sleep 0.1
+	done
+}
 
-# `step_setup_file STEPDIR`: call from setup_file.
+# The PIDs of the processes that carry $TOKEN.
+token_pids() {
+	grep -lz "^CFS_TEST_TOKEN=$TOKEN\$" /proc/[0-9]*/environ 2>/dev/null |
+		sed 's|^/proc/\([0-9]*\)/environ$|\1|' | sort -n
+}
+
+# Stop the container the test left running: TERM first, so that it can
+# clean up; then KILL.
+stop_leftover_ctr() {
+	[[ -n ${CTR_PID-} ]] || return 0
+	if running "$CTR_PID"; then
+		kill -TERM "$CTR_PID" 2>/dev/null || true
+		wait_gone "$CTR_PID" "$STOP_TIMEOUT" || kill -KILL "$CTR_PID" 2>/dev/null || true
+	fi
+	wait "$CTR_PID" 2>/dev/null || true
+	CTR_PID=
+}
+
+# After a failed test: what the last container printed, so that the
+# failure can be read without running it again.
+show_last_container() {
+	[[ -n ${LAST_CMD-} ]] || return 0
+	echo "-- the last container: \`$LAST_CMD\`"
+	echo "exit status: ${LAST_STATUS-(still running)}"
+	if [[ -z ${LAST_STATUS-} && -n ${CTR_OUT-} ]]; then
+		LAST_OUT=$(<"$CTR_OUT") LAST_ERR=$(<"$CTR_ERR")
+	fi
+	echo "stdout:"
+	head -n 30 <<<"${LAST_OUT-}" | sed 's/^/  | /'
+	echo "stderr:"
+	head -n 30 <<<"${LAST_ERR-}" | sed 's/^/  | /'
+	echo "--"
+}
+
+# ---- per-file and per-test hooks ---------------------------------------------------
+
+# `step_setup_file STEPDIR`: call from setup_file.  Exports BIN, the
+# features of the program under test, and the snapshot teardown_file
+# compares with.
 step_setup_file() {
 	if [[ $(id -u) -ne 0 ]]; then
 		skip "needs root: namespaces, mounts and cgroups (run: sudo make test)"
 	fi
 	export BIN=${BIN:-$REPO/$1/container}
-	[[ -x $BIN ]] || { echo "$BIN: not built (run make)" >&2; return 1; }
-	export HOST_HOSTNAME
-	HOST_HOSTNAME=$(hostname)
+	[[ -x $BIN ]] || fail "$BIN: no such program (run make, or give BIN=path/to/your/program)" || return
+	[[ -e $ROOTFS_DIR/container-rootfs ]] || fail "no root filesystem at $ROOTFS_DIR (run: sudo make rootfs)" || return
+	export FILE_SNAPSHOT=$BATS_FILE_TMPDIR/file
+	snapshot "$FILE_SNAPSHOT"
 	detect_features
+	# The tests judge what was left behind; this is not one of them.
+	cleanup_since "$FILE_SNAPSHOT" >/dev/null || true
 }
 
-setup() {
+# A failed setup_file (a program that cannot start a container) may
+# still have left something: clean it up, quietly.
+teardown_file() {
+	stop_leftover_ctr
+	[[ -z ${FILE_SNAPSHOT-} ]] || cleanup_since "$FILE_SNAPSHOT" >/dev/null || true
+	rm -rf -- "$OTHER_ROOT"
+}
+
+# A test file that needs a setup or teardown of its own calls these.
+setup() { lib_setup; }
+teardown() { lib_teardown; }
+
+lib_setup() {
 	TOKEN=cfs-test-$$-$BATS_TEST_NUMBER-$RANDOM
 	CTR_PID=
+	LAST_CMD=
+	if [[ -n ${CFS_FAIL_FAST-} && -e $BATS_RUN_TMPDIR/failed ]]; then
+		skip "an earlier test failed (tests/run --fail-fast)"
+	fi
+	snapshot "$BATS_TEST_TMPDIR/before"
 }
 
-teardown() {
-	nothing_left_behind
-}
-
-# Stop what the test left running, then fail the test if it leaked.
-nothing_left_behind() {
-	if [[ -n ${CTR_PID-} ]] && kill -0 "$CTR_PID" 2>/dev/null; then
-		# TERM first: the container passes it on and cleans up.
-		kill -TERM "$CTR_PID" 2>/dev/null || true
-		wait_gone "$CTR_PID" 5 || kill -KILL "$CTR_PID" 2>/dev/null || true
-		wait "$CTR_PID" 2>/dev/null || true
+lib_teardown() {
+	stop_leftover_ctr
+	local left status=0
+	if [[ -z ${BATS_TEST_COMPLETED-} && -z ${BATS_TEST_SKIPPED-} ]]; then
+		show_last_container
+		status=1
 	fi
-	local left
-	if ! left=$(cleanup_leftovers); then
-		echo "$left" >&2
-		return 1
+	if [[ -e $BATS_TEST_TMPDIR/before.mounts ]] && ! left=$(cleanup_since "$BATS_TEST_TMPDIR/before"); then
+		echo "$left"
+		status=1
 	fi
-	[[ $(hostname) == "$HOST_HOSTNAME" ]] || {
-		echo "the host's hostname changed to $(hostname)" >&2
-		hostname "$HOST_HOSTNAME"
-		return 1
-	}
+	if ((status)) && [[ -n ${CFS_FAIL_FAST-} ]]; then
+		touch "$BATS_RUN_TMPDIR/failed"
+	fi
+	return "$status"
 }

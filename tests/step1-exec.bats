@@ -1,32 +1,55 @@
 #!/usr/bin/env bats
 # Step 1: the container runs a command, nothing isolated yet.
 # Run: make test-step1 [BIN=path/to/your/container]
+# Commands for the shell inside the container are in single quotes;
+# LAST_CMD is read by lib.bash.
+# shellcheck disable=SC2016,SC2034
 
 load lib
 load checks
 
 setup_file() { step_setup_file step1-exec; }
 
-@test "step 1: echo hello prints hello; the narration goes to stderr" { check_echo_hello; }
-@test "step 1: the exit status is the command's" { check_exit_status; }
-@test "step 1: a command killed by signal N exits 128+N" { check_signal_status; }
-@test "step 1: a command not found exits 127 and names it" { check_not_found; }
-@test "step 1: a command that cannot be executed exits 126" { check_cannot_exec; }
-@test "step 1: a bad command line exits 2 with a usage line" { check_usage; }
-@test "step 1: stdin reaches the command" { check_stdin_passes; }
-@test "step 1: PATH is passed on; without one, the command gets the usual" { check_default_path; }
-@test "step 1: from the host, ps shows the command under the container" { check_descends_from_container; }
+@test "step 1: the command runs: its output, input and exit status pass through" { check_runs_command; }
 
-@test "step 1: inside, the hostname is the host's" {
-	skip_if_feature UTS "the hostname"
-	run_ctr hostname
-	[ "$output" = "$HOST_HOSTNAME" ]
+@test "step 1: SIGTERM, SIGINT, SIGHUP and SIGQUIT to the container program reach the command" {
+	local sig
+	for sig in TERM INT HUP QUIT; do signal_reaches_command "$sig"; done
 }
 
-@test "step 1: inside, the command's PID is the host's PID for it" {
-	skip_if_feature PID "process IDs"
-	start_ctr sh -c 'echo $$; exec sleep 30'
-	wait_output "$CMD_PID"
-	[ "$(head -n 1 "$CTR_OUT")" = "$CMD_PID" ]
+@test "step 1: the command starts with no signal blocked or ignored" { check_signals_reset; }
+
+@test "step 1: from the host, the command runs under the container program" {
+	start_ctr sleep 30
+	descends_from "$CMD_PID" "$CTR_PID" ||
+		fail "the command (PID $CMD_PID) does not descend from the container program (PID $CTR_PID)"
 	stop_ctr
 }
+
+@test "step 1: nothing isolated: inside, the hostname is the host's" {
+	skip_if_feature UTS "the hostname"
+	run_ctr sh -c 'echo "hostname: $(hostname)"'
+	assert_line "hostname: $(hostname)"
+}
+
+@test "step 1: nothing isolated: inside, the command's PID is the host's PID for it" {
+	skip_if_feature PID "process IDs"
+	start_ctr sh -c 'echo "pid: $$"; exec sleep 30'
+	wait_output "pid: $CMD_PID"
+	stop_ctr
+}
+
+@test "step 1: nothing isolated: inside, ps lists the host's processes" {
+	skip_if_feature ROOT "the root filesystem, and so /proc"
+	start_ctr sleep 30
+	run_ctr ps -e -o pid=
+	# The host's PID of the container program in the background.
+	assert_line --regexp "^ *$CTR_PID\$"
+	stop_ctr
+}
+
+@test "convention: narration on stderr, the command's output alone on stdout" { convention_narration; }
+@test "convention: a command killed by signal N: exit status 128+N" { convention_signal_status; }
+@test "convention: not found: 127; cannot execute: 126; one line 'container: ...' naming it" { convention_exec_errors; }
+@test "convention: a bad command line: exit 2 and the usage line; --help: exit 0" { convention_usage; }
+@test "convention: without PATH, the command gets the usual default" { convention_default_path; }

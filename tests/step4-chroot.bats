@@ -7,20 +7,51 @@ load checks
 
 setup_file() { step_setup_file step4-chroot; }
 
-@test "so far: step 1 runs a command" { check_echo_hello; }
-@test "so far: step 2 gives it its own hostname" { check_hostname_change_stays_inside; }
-@test "so far: step 3 makes its parent PID 1" { check_parent_is_pid1; }
+@test "so far: step 1 runs the command: output, input and exit status pass through" { check_runs_command; }
+@test "so far: step 1 passes signals on; the command starts with none blocked or ignored" { check_signals_pass_on; }
+@test "so far: step 2 gives it the hostname 'container', and leaves the host's alone" { check_hostname; }
+@test "so far: step 3 makes its parent PID 1, not itself" { check_pid_namespace; }
+@test "so far: step 3's PID 1 reaps orphans, and dies with the container program" { check_init_duties; }
 
-@test "step 4: ls / shows the root filesystem" { check_root_is_rootfs; }
-@test "step 4: the host's files are out of sight" { check_host_files_hidden; }
-@test "step 4: the command is looked up inside: host-only bash is not found" { check_cmd_found_inside; }
-@test "step 4: from the host, the command's root is rootfs/" { check_root_from_host; }
-@test "step 4: a missing root filesystem exits 125 and says what to do" { check_missing_rootfs; }
-@test "step 4: ROOTFS names another root filesystem, spaces and all" { check_rootfs_env; }
+@test "step 4: inside, / and the working directory are the root filesystem $ROOTFS names (spaces and all)" { check_own_root; }
 
-@test "step 4: ps inside finds no process (/proc is an empty directory)" {
-	skip_if_feature PROC "/proc"
-	run_ctr ps -o pid
-	[ "$status" -eq 0 ]
-	[ "$output" = PID ]
+@test "step 4: from the host, the command's root and working directory are in the root filesystem" {
+	start_ctr sleep 30
+	local root cwd
+	root=$(readlink "/proc/$CMD_PID/root")
+	cwd=$(readlink "/proc/$CMD_PID/cwd")
+	assert_equal "$root" "$(readlink -f "$ROOTFS_DIR")" || fail "the command's root is not \$ROOTFS"
+	[[ $cwd == "$root" || $cwd == "$root"/* ]] ||
+		fail "the command's working directory, $cwd, is outside its root: chdir(\"/\") after chroot()"
+	stop_ctr
 }
+
+@test "step 4: the host's files are out of sight" {
+	run_ctr sh -c "test -e '$BATS_TEST_FILENAME' && echo 'host file: seen'; echo done"
+	assert_line "done"
+	refute_line "host file: seen" || fail "the container sees the host's files: chroot() into \$ROOTFS"
+}
+
+@test "step 4: commands are looked up inside: memhog (only there) runs, bash (only on the host) does not" {
+	run_ctr memhog 1
+	assert_line "memhog: touched 1 MiB" || fail "memhog, in the root filesystem's /usr/local/bin, did not run: look the command up after chroot()"
+	run_ctr bash -c 'echo "bash ran"'
+	refute_line "bash ran" || fail "the host's bash ran in the container: look the command up in the new root, after chroot()"
+	[ "$status" -ne 0 ] || fail "bash, which the root filesystem lacks, was found: exit status 0"
+}
+
+@test "step 4: not isolated yet: inside, ps finds no process (/proc is an empty directory)" {
+	skip_if_feature PROC "/proc"
+	run_ctr ps -o pid,comm
+	refute_line --regexp '^ *[0-9]+ ' || fail "ps found processes: is the root filesystem's /proc empty?"
+	[ "$status" -eq 0 ]
+}
+
+@test "convention: narration on stderr, the command's output alone on stdout" { convention_narration; }
+@test "convention: the program says 'Running [...] as PID <its host PID>', its init 'as PID 1'" { convention_narration_pids; }
+@test "convention: a command killed by signal N: exit status 128+N" { convention_signal_status; }
+@test "convention: not found: 127; cannot execute: 126; one line 'container: ...' naming it" { convention_exec_errors; }
+@test "convention: a bad command line: exit 2 and the usage line; --help: exit 0" { convention_usage; }
+@test "convention: without PATH, the command gets the usual default" { convention_default_path; }
+@test "convention: not root: exit 125, and the error says 'run as root'" { convention_not_root; }
+@test "convention: a missing root filesystem: exit 125, naming it and saying what to do" { convention_missing_rootfs; }

@@ -7,19 +7,50 @@ load checks
 
 setup_file() { step_setup_file step5-proc; }
 
-@test "so far: step 1 runs a command" { check_echo_hello; }
-@test "so far: step 2 gives it its own hostname" { check_hostname_change_stays_inside; }
-@test "so far: step 3 makes its parent PID 1" { check_parent_is_pid1; }
-@test "so far: step 4 gives it its own root" { check_root_is_rootfs; }
+@test "so far: step 1 runs the command: output, input and exit status pass through" { check_runs_command; }
+@test "so far: step 1 passes signals on; the command starts with none blocked or ignored" { check_signals_pass_on; }
+@test "so far: step 2 gives it the hostname 'container', and leaves the host's alone" { check_hostname; }
+@test "so far: step 3 makes its parent PID 1, not itself" { check_pid_namespace; }
+@test "so far: step 3's PID 1 reaps orphans, and dies with the container program" { check_init_duties; }
+@test "so far: step 4 gives it a root and working directory of its own" { check_own_root; }
 
-@test "step 5: ps inside lists PID 1 and ps itself, nothing else" { check_ps_only_container; }
-@test "step 5: inside PID 2 is a host PID seen from outside" { check_ps_pids_from_host; }
-@test "step 5: no mount is left after the command exits" { check_no_mount_after exit; }
-@test "step 5: no mount is left after SIGTERM to the container" { check_no_mount_after sigterm; }
+@test "step 5: inside, ps lists PID 1 and ps itself, nothing else" { check_own_proc; }
 
-@test "step 5: while it runs, the host sees the proc mount (no mount namespace)" {
-	skip_if_feature MNT "mounts"
-	start_ctr sleep 30
-	[ "$(host_mounts_under "$ROOTFS_DIR")" = "$ROOTFS_DIR/proc" ]
+@test "step 5: the PID ps shows inside is the one the host knows the command by, there" {
+	start_ctr sh -c 'ps -o pid,args | sed "s/^/ps: /"; exec sleep 30'
+	local inner
+	inner=$(inner_pid "$CMD_PID")
+	wait_output --regexp "^ps: *$inner +sh -c ps"
 	stop_ctr
 }
+
+no_mount_left_after() {
+	start_ctr sleep 30
+	case $1 in
+	exit) kill -TERM "$CMD_PID" && wait_ctr ;;
+	TERM) stop_ctr TERM ;;
+	esac
+	local now
+	now=$(comm -13 <(cut -d' ' -f1 "$BATS_TEST_TMPDIR/before.mounts" | sort) <(mounts | cut -d' ' -f1 | sort))
+	[ -z "$now" ] || fail "the container's proc mount outlived it: unmount /proc when the command has ended"
+}
+
+@test "step 5: no mount is left after the command exits" { no_mount_left_after exit; }
+@test "step 5: no mount is left after SIGTERM to the container program" { no_mount_left_after TERM; }
+
+@test "step 5: not isolated yet: while it runs, the host sees its proc mount (no mount namespace)" {
+	skip_if_feature MNT "mounts"
+	start_ctr sleep 30
+	run mounts
+	assert_line --regexp " $(readlink -f "$ROOTFS_DIR")/proc proc\$"
+	stop_ctr
+}
+
+@test "convention: narration on stderr, the command's output alone on stdout" { convention_narration; }
+@test "convention: the program says 'Running [...] as PID <its host PID>', its init 'as PID 1'" { convention_narration_pids; }
+@test "convention: a command killed by signal N: exit status 128+N" { convention_signal_status; }
+@test "convention: not found: 127; cannot execute: 126; one line 'container: ...' naming it" { convention_exec_errors; }
+@test "convention: a bad command line: exit 2 and the usage line; --help: exit 0" { convention_usage; }
+@test "convention: without PATH, the command gets the usual default" { convention_default_path; }
+@test "convention: not root: exit 125, and the error says 'run as root'" { convention_not_root; }
+@test "convention: a missing root filesystem: exit 125, naming it and saying what to do" { convention_missing_rootfs; }

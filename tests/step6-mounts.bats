@@ -7,13 +7,38 @@ load checks
 
 setup_file() { step_setup_file step6-mounts; }
 
-@test "so far: step 1 runs a command" { check_echo_hello; }
-@test "so far: step 2 gives it its own hostname" { check_hostname_change_stays_inside; }
-@test "so far: step 3 makes its parent PID 1" { check_parent_is_pid1; }
-@test "so far: step 4 gives it its own root" { check_root_is_rootfs; }
-@test "so far: step 5 gives it its own /proc" { check_ps_only_container; }
+@test "so far: step 1 runs the command: output, input and exit status pass through" { check_runs_command; }
+@test "so far: step 1 passes signals on; the command starts with none blocked or ignored" { check_signals_pass_on; }
+@test "so far: step 2 gives it the hostname 'container', and leaves the host's alone" { check_hostname; }
+@test "so far: step 3 makes its parent PID 1, not itself" { check_pid_namespace; }
+@test "so far: step 3's PID 1 reaps orphans, and dies with the container program" { check_init_duties; }
+@test "so far: step 4 gives it a root and working directory of its own" { check_own_root; }
+@test "so far: step 5 gives it a /proc of its own" { check_own_proc; }
 
-@test "step 6: while it runs, the host sees neither its /proc nor its /mytemp" { check_mounts_invisible; }
-@test "step 6: ...also when the host's / is shared, as systemd makes it" { check_mounts_invisible_shared_root; }
-@test "step 6: /mytemp inside is a tmpfs, not the rootfs directory" { check_mytemp_tmpfs; }
-@test "step 6: no mount is left after SIGINT to the container" { check_no_mount_after sigint; }
+@test "step 6: its /proc and its tmpfs on /mytemp stay inside, even where / is shared, as systemd makes it" { check_private_mounts; }
+
+@test "step 6: from the host, the command has a mount namespace of its own, and its mounts are not here" {
+	start_ctr sleep 30
+	refute same_ns "$CMD_PID" $$ mnt || fail "the command shares the host's mount namespace: clone() with CLONE_NEWNS"
+	local now
+	now=$(comm -13 <(cut -d' ' -f1 "$BATS_TEST_TMPDIR/before.mounts" | sort) <(mounts | cut -d' ' -f1 | sort))
+	[ -z "$now" ] || fail "while the container runs, the host has new mounts: $(mounts | grep -F -f <(echo "$now"))"
+	stop_ctr
+}
+
+@test "step 6: a file written to /mytemp stays in the tmpfs, not in the root filesystem" {
+	run_ctr sh -c "echo hi >/mytemp/file-$TOKEN && cat /mytemp/file-$TOKEN"
+	local landed=0
+	[[ ! -e $ROOTFS_DIR/mytemp/file-$TOKEN ]] || { landed=1; rm -f "$ROOTFS_DIR/mytemp/file-$TOKEN"; }
+	assert_line hi || fail "the command could not write to /mytemp"
+	[ "$landed" -eq 0 ] || fail "the file landed in $ROOTFS_DIR/mytemp: mount a tmpfs on /mytemp inside"
+}
+
+@test "convention: narration on stderr, the command's output alone on stdout" { convention_narration; }
+@test "convention: the program says 'Running [...] as PID <its host PID>', its init 'as PID 1'" { convention_narration_pids; }
+@test "convention: a command killed by signal N: exit status 128+N" { convention_signal_status; }
+@test "convention: not found: 127; cannot execute: 126; one line 'container: ...' naming it" { convention_exec_errors; }
+@test "convention: a bad command line: exit 2 and the usage line; --help: exit 0" { convention_usage; }
+@test "convention: without PATH, the command gets the usual default" { convention_default_path; }
+@test "convention: not root: exit 125, and the error says 'run as root'" { convention_not_root; }
+@test "convention: a missing root filesystem: exit 125, naming it and saying what to do" { convention_missing_rootfs; }

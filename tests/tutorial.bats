@@ -11,12 +11,6 @@ setup_file() {
 	fi
 }
 
-# TOKEN, HOST_HOSTNAME: read by lib.bash's teardown.
-# shellcheck disable=SC2034
-setup() {
-	TOKEN=cfs-test-$$-$BATS_TEST_NUMBER-$RANDOM
-	HOST_HOSTNAME=$(hostname)
-}
 
 @test "tutorial: every diff block is the real diff -u between two steps" {
 	"$REPO/tests/tutorial.sh" diffs
@@ -41,7 +35,7 @@ setup() {
 @test "tutorial: step 6's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 6; }
 @test "tutorial: step 7's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 7; }
 
-# `step_suite N M`: step N's tests against step M's program, as a
+# `step_suite N M [OPTION]`: step N's tests against step M's program, as a
 # learner runs `make test-stepN BIN=...`; a clean environment, so that
 # nothing of this bats run leaks into that one.
 step_suite() {
@@ -50,30 +44,30 @@ step_suite() {
 	# the bats command itself.
 	local path
 	path=$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)
-	env -i PATH="$path" HOME="${HOME:-/root}" BIN="$REPO/${steps[$2 - 1]}/container" \
-		"$REPO/tests/run" "$REPO/tests/${steps[$1 - 1]}.bats" >"$BATS_TEST_TMPDIR/suite.log" 2>&1
+	# This run holds the test lock already (tests/lock.bash).
+	env -i PATH="$path" HOME="${HOME:-/root}" BIN="$REPO/${steps[$2 - 1]}/container" CFS_TESTS_LOCKED=1 \
+		"$REPO/tests/run" "${@:3}" "$REPO/tests/${steps[$1 - 1]}.bats" >"$BATS_TEST_TMPDIR/suite.log" 2>&1
 }
 
-# Step N's tests pass for step N's program and every later one, and
-# fail for step N-1's: they detect step N's feature.
+# Step N's tests pass for step 7's program, which isolates everything
+# (a test about what step N does not isolate yet is skipped), and fail
+# for step N-1's: they detect step N's feature.  (The mutants, `make
+# test-mutants`, check each line of each feature.)
 detects_feature() {
-	local n=$1 m
-	for ((m = n; m <= 7; m++)); do
-		step_suite "$n" "$m" || { echo "step $n's tests fail for step $m:" >&2; tail -n 20 "$BATS_TEST_TMPDIR/suite.log" >&2; return 1; }
-	done
-	if ((n > 1)) && step_suite "$n" $((n - 1)); then
+	local n=$1
+	step_suite "$n" 7 || { echo "step $n's tests fail for step 7:" >&2; tail -n 30 "$BATS_TEST_TMPDIR/suite.log" >&2; return 1; }
+	if ((n > 1)) && step_suite "$n" $((n - 1)) --fail-fast; then
 		echo "step $n's tests pass for step $((n - 1))'s program" >&2
 		return 1
 	fi
 }
 
-@test "workshop: step 2's tests pass for steps 2-7 and fail for step 1" { detects_feature 2; }
-@test "workshop: step 3's tests pass for steps 3-7 and fail for step 2" { detects_feature 3; }
-@test "workshop: step 4's tests pass for steps 4-7 and fail for step 3" { detects_feature 4; }
-@test "workshop: step 5's tests pass for steps 5-7 and fail for step 4" { detects_feature 5; }
-@test "workshop: step 6's tests pass for steps 6-7 and fail for step 5" { detects_feature 6; }
-@test "workshop: step 7's tests pass for step 7 and fail for step 6" { detects_feature 7; }
-@test "workshop: step 1's tests pass for steps 1-7" { detects_feature 1; }
+@test "workshop: step 1's tests pass for step 7" { detects_feature 1; }
+@test "workshop: step 2's tests pass for step 7 and fail for step 1" { detects_feature 2; }
+@test "workshop: step 3's tests pass for step 7 and fail for step 2" { detects_feature 3; }
+@test "workshop: step 4's tests pass for step 7 and fail for step 3" { detects_feature 4; }
+@test "workshop: step 5's tests pass for step 7 and fail for step 4" { detects_feature 5; }
+@test "workshop: step 6's tests pass for step 7 and fail for step 5" { detects_feature 6; }
 
 @test "workshop: make doctor passes here" {
 	run make -s -C "$REPO" doctor

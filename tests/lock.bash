@@ -1,0 +1,18 @@
+# Only one test run at a time on a machine: the tests compare the
+# machine's cgroups and mounts before and after each test, and another
+# run's containers would show up there.  `take_test_lock` waits for the
+# lock (saying so) and holds it until the calling script exits; the
+# scripts it runs see CFS_TESTS_LOCKED and do not take it again.
+# shellcheck shell=bash
+
+take_test_lock() {
+	[[ -z ${CFS_TESTS_LOCKED-} && $(id -u) -eq 0 ]] || return 0
+	local lock=/run/lock/containers-from-scratch-tests.lock
+	[[ -d ${lock%/*} ]] || lock=/tmp/${lock##*/}
+	exec 9>"$lock"
+	if ! flock -n 9; then
+		echo "${0##*/}: another test run holds $lock; waiting for it to end" >&2
+		flock 9
+	fi
+	export CFS_TESTS_LOCKED=1
+}
