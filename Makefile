@@ -43,7 +43,7 @@ BUILD_FLAGS := build/flags
 
 .PHONY: FORCE all help rootfs test test-vm run bench clean distclean test-deps test-env doctor \
 	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) \
-	test-mutants lint check-asan check-valgrind
+	test-mutants clean-cgroups lint check-asan check-valgrind
 
 all: $(STEPS:%=%/container)
 
@@ -60,6 +60,7 @@ help:
 	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
 	@echo 'make doctor       check this machine can run the lesson'
+	@echo 'make clean-cgroups  remove the cgroups of containers killed with SIGKILL, as root'
 	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
 	@echo 'make check-asan   every step'"'"'s tests against ASan+UBSan builds (build/asan/), as root'
 	@echo 'make check-valgrind'
@@ -128,8 +129,8 @@ $(foreach n,$(NUMS),$(eval test-step$(n): test-env $$(if $$(BIN),,$(call step_di
 # Each mutant is a copy of the programs with one mistake in it, built
 # with the same compiler and flags as the programs themselves.
 test-mutants: test-env
-	@CC='$(CONTAINER_CC)' CPPFLAGS='$(CPPFLAGS)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' \
-		ROOTFS='$(ROOTFS_DIR)' tests/mutants/run $(MUTANTS)
+	@CC='$(CONTAINER_CC)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' ROOTFS='$(ROOTFS_DIR)' \
+		tests/mutants/run $(MUTANTS)
 
 # diff exits 1 when the files differ, which is the point here.
 $(foreach n,$(wordlist 2,7,$(NUMS)),$(eval diff-step$(n): ; \
@@ -138,6 +139,11 @@ $(foreach n,$(wordlist 2,7,$(NUMS)),$(eval diff-step$(n): ; \
 
 doctor:
 	@CONTAINER_CC='$(CONTAINER_CC)' common/doctor.sh $(CURDIR)
+
+# What step 7 cannot remove: the cgroup of a container whose program was
+# killed with SIGKILL (TUTORIAL, step 7).
+clean-cgroups:
+	@common/clean-cgroups.sh
 
 # Not a test: it measures, and asserts nothing (tests/bench/README.md).
 build/bench/runbench: tests/bench/runbench.c

@@ -117,6 +117,16 @@ check_cgroups() {
 	fi
 }
 
+# Cgroups that containers killed with SIGKILL left behind: harmless,
+# but they pile up.
+check_stale_cgroups() {
+	local stale
+	stale=$("$(dirname "$0")/clean-cgroups.sh" --list 2>/dev/null | wc -l)
+	if ((stale > 0)); then
+		ok cgroups "$stale cgroup(s) left by containers killed with SIGKILL (sudo make clean-cgroups removes them)"
+	fi
+}
+
 check_tools() {
 	if [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1; then
 		ok busybox "static /bin/busybox, for the root filesystem"
@@ -153,6 +163,7 @@ check_kernel
 check_namespaces
 check_propagation
 check_cgroups
+check_stale_cgroups
 check_tools
 if ((failed)); then
 	echo "Some checks failed: see the advice above."

@@ -3,13 +3,12 @@
  *
  *     container run sh -c 'cat /proc/self/cgroup'
  *
- * A control group caps what the container may use: 20 processes, so a
- * fork bomb fails; 64 MiB of memory, past which the kernel kills; and
- * half a CPU.  The cgroup is made before the container starts and
- * removed when it ends.
+ * A control group caps what the container may use: 20 tasks, so a fork
+ * bomb fails; 64 MiB of memory, past which the kernel kills; and half a
+ * CPU.  The cgroup is made before the container starts, joined by its
+ * init, and removed when it ends.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -21,8 +20,6 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -33,180 +30,96 @@
 static char child_stack[1024 * 1024] __attribute__((aligned(16)));
 
 /*
- * cgroup v2 has one tree, with the files of every controller in each
- * cgroup.  cgroup v1 has one tree per controller, and other file names.
- * "Hybrid" hosts mount v1 at /sys/fs/cgroup: for us, they are v1.
+ * A cgroup is a directory in the cgroup filesystem.  cgroup v2 has one
+ * tree, with every controller's files in each cgroup; v1 has a tree per
+ * controller, and other file names.  ("Hybrid" hosts mount v1 at
+ * /sys/fs/cgroup: for us, they are v1.)
  */
 #define CGROUP_ROOT "/sys/fs/cgroup"
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
+#define CGROUP_HINT "is the controller enabled? 'make doctor' checks"
 
 static const char *const controllers[] = { "pids", "memory", "cpu" };
-#define N_CONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
-#define CGROUP_HINT "is the controller enabled? 'make doctor' checks"
 
 static const struct limit {
 	const char *controller;
-	const char *v2_file, *v2_value;
-	const char *v1_file, *v1_value;
-	bool optional; /* absent where the kernel has no swap accounting */
+	const char *v2_file, *v2_value, *v1_file, *v1_value;
+	bool optional; /* absent where the kernel does not account for swap */
 } limits[] = {
 	/* A fork bomb stops at 20 tasks: "Resource temporarily unavailable". */
 	{ "pids", "pids.max", "20", "pids.max", "20", false },
-	/* Past 64 MiB the kernel's OOM killer picks a process in here. */
+	/* Past 64 MiB the kernel's OOM killer picks a process in here... */
 	{ "memory", "memory.max", "64M", "memory.limit_in_bytes", "64M", false },
-	/* And no swap on top (v1 counts memory and swap together). */
+	/* ...with no swap on top (v1 counts memory and swap together). */
 	{ "memory", "memory.swap.max", "0", "memory.memsw.limit_in_bytes", "64M", true },
 	/* Half a CPU: 50 ms of CPU time in every 100 ms period. */
 	{ "cpu", "cpu.max", "50000 100000", "cpu.cfs_quota_us", "50000", false },
 };
 
-static bool cgroup_v2;
+static bool v2;
 static char cgroup_name[32];
 
-/* CGROUP_ROOT[/controller]/NAME[/file] */
-static const char *cgroup_path(const char *name, const char *controller, const char *file)
+/* How many cgroup directories: v2 has one, v1 one per controller. */
+#define CGROUP_DIRS (v2 ? 1 : sizeof(controllers) / sizeof(controllers[0]))
+
+/* CGROUP_ROOT[/controller]/container-PID[/file] */
+static const char *cgroup_path(const char *controller, const char *file)
 {
 	static char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), CGROUP_ROOT "%s%s/%s%s%s",
-		 cgroup_v2 ? "" : "/", cgroup_v2 ? "" : controller,
-		 name, *file ? "/" : "", file);
+	snprintf(path, sizeof(path), CGROUP_ROOT "%s%s/%s%s%s", v2 ? "" : "/",
+		 v2 ? "" : controller, cgroup_name, file ? "/" : "", file ? file : "");
 	return path;
 }
 
-/* One directory on v2, one per controller on v1. */
-static size_t cgroup_dirs(void)
-{
-	return cgroup_v2 ? 1 : N_CONTROLLERS;
-}
-
-/* Kill every process in the cgroup of controller I. */
-static void cgroup_kill(size_t i)
-{
-	FILE *procs = fopen(cgroup_path(cgroup_name, controllers[i], "cgroup.procs"), "re");
-	int pid;
-
-	while (procs && fscanf(procs, "%d", &pid) == 1)
-		kill(pid, SIGKILL);
-	if (procs)
-		fclose(procs);
-}
-
-/* Remove the cgroup, killing whatever is still in it. */
 static void cgroup_remove(void)
 {
-	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		/*
-		 * Usually it is empty by now: when the container's init
-		 * exits, the kernel kills all that is left in its PID
-		 * namespace.  But a process may have joined from outside.
-		 */
-		if (rmdir(cgroup_path(cgroup_name, controllers[i], "")) == 0 || errno == ENOENT)
-			continue;
-		cgroup_kill(i);
-		/* Killed tasks leave the cgroup a moment after they die. */
-		const char *dir = cgroup_path(cgroup_name, controllers[i], "");
-		for (int try = 0; rmdir(dir) < 0 && errno == EBUSY && try < 100; try++)
-			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
-		if (access(dir, F_OK) == 0)
+	for (size_t i = 0; i < CGROUP_DIRS; i++) {
+		const char *dir = cgroup_path(controllers[i], NULL);
+		if (rmdir(dir) < 0 && errno != ENOENT)
 			report(NULL, "rmdir %s", dir);
 	}
 }
 
-/*
- * A container program killed by SIGKILL cannot remove its cgroup (its
- * init dies with it, so the cgroup is empty).  Remove every empty
- * container-PID whose PID is gone, so that they don't pile up.  Every
- * one has a pids directory (on v1, the first tree): list that one.
- */
-static void cgroup_remove_stale(void)
+/* Say what failed, undo what cgroup_create() did so far, and give up. */
+static _Noreturn void cgroup_abort(const char *hint, const char *what, const char *path)
 {
-	const char *parent = cgroup_v2 ? CGROUP_ROOT : CGROUP_ROOT "/pids";
-	DIR *dir = opendir(parent); /* if missing, mkdir said so already */
-	struct dirent *entry;
-	int pid, end = 0;
-
-	while (dir && (entry = readdir(dir))) {
-		if (sscanf(entry->d_name, "container-%d%n", &pid, &end) != 1 ||
-		    entry->d_name[end] || kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		for (size_t i = 0; i < cgroup_dirs(); i++) {
-			const char *path = cgroup_path(entry->d_name, controllers[i], "");
-			/* EBUSY: not empty, so not ours to judge: leave it. */
-			if (rmdir(path) < 0 && errno != EBUSY && errno != ENOENT)
-				report(NULL, "rmdir stale cgroup %s", path);
-		}
-	}
-	if (dir)
-		closedir(dir);
-}
-
-/* After report(): undo what cgroup_create() did so far, and give up. */
-static _Noreturn void cgroup_abort(void)
-{
+	report(hint, "%s%s", what, path);
 	cgroup_remove();
 	exit(EXIT_SETUP);
-}
-
-/* v2: a cgroup offers its children only the controllers it enables. */
-static void cgroup_enable_controllers(void)
-{
-	for (size_t i = 0; i < N_CONTROLLERS; i++) {
-		char word[16];
-		snprintf(word, sizeof(word), "+%s", controllers[i]);
-		if (write_file(CGROUP_ROOT "/cgroup.subtree_control", word) < 0)
-			die(CGROUP_HINT, "write %s to " CGROUP_ROOT "/cgroup.subtree_control",
-			    word);
-	}
 }
 
 /* A cgroup with our limits, made before the container exists. */
 static void cgroup_create(void)
 {
-	struct statfs fs;
-
-	if (statfs(CGROUP_ROOT, &fs) < 0)
-		die("is cgroupfs mounted?", "statfs %s", CGROUP_ROOT);
-	cgroup_v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
+	/* Only the root of a v2 tree has this file. */
+	v2 = access(CGROUP_ROOT "/cgroup.controllers", F_OK) == 0;
 	snprintf(cgroup_name, sizeof(cgroup_name), "container-%d", (int)getpid());
 
-	if (cgroup_v2)
-		cgroup_enable_controllers();
-	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		const char *dir = cgroup_path(cgroup_name, controllers[i], "");
-		if (mkdir(dir, 0755) < 0) {
-			report(CGROUP_HINT, "mkdir %s", dir);
-			cgroup_abort();
-		}
+	/* v2: a cgroup offers its children only the controllers it enables. */
+	if (v2 && write_file(CGROUP_ROOT "/cgroup.subtree_control", "+pids +memory +cpu") < 0)
+		die(CGROUP_HINT, "enable pids, memory and cpu in %s/cgroup.subtree_control",
+		    CGROUP_ROOT);
+	for (size_t i = 0; i < CGROUP_DIRS; i++) {
+		const char *dir = cgroup_path(controllers[i], NULL);
+		if (mkdir(dir, 0755) < 0)
+			cgroup_abort(CGROUP_HINT, "mkdir ", dir);
 	}
-	for (const struct limit *l = limits; l < limits + sizeof(limits) / sizeof(*l); l++) {
-		const char *file = cgroup_v2 ? l->v2_file : l->v1_file;
-		const char *value = cgroup_v2 ? l->v2_value : l->v1_value;
-		const char *path = cgroup_path(cgroup_name, l->controller, file);
-		if (write_file(path, value) < 0 && !(l->optional && errno == ENOENT)) {
-			report(CGROUP_HINT, "write %s to %s", value, path);
-			cgroup_abort();
-		}
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		const struct limit *l = &limits[i];
+		const char *path = cgroup_path(l->controller, v2 ? l->v2_file : l->v1_file);
+		if (write_file(path, v2 ? l->v2_value : l->v1_value) < 0 &&
+		    !(l->optional && errno == ENOENT))
+			cgroup_abort(CGROUP_HINT, "write a limit to ", path);
 	}
 }
 
-/*
- * Move the calling process into the cgroup: "0" means "myself".  v1 has
- * two files for it: cgroup.procs moves a whole process, tasks a single
- * thread.  We are one thread, so either will do; but to move a whole
- * process the kernel takes a global lock, and taking it can wait for an
- * RCU grace period: milliseconds, on a busy machine.  (v2 moves single
- * threads only within a "threaded" subtree: there, cgroup.procs.)
- */
+/* Move the calling process into the cgroup: "0" means "myself". */
 static void cgroup_join(void)
 {
-	for (size_t i = 0; i < cgroup_dirs(); i++) {
-		const char *name = cgroup_v2 ? "cgroup.procs" : "tasks";
-		const char *file = cgroup_path(cgroup_name, controllers[i], name);
-		if (write_file(file, "0") < 0)
-			die(NULL, "write 0 to %s", file);
+	for (size_t i = 0; i < CGROUP_DIRS; i++) {
+		const char *procs = cgroup_path(controllers[i], "cgroup.procs");
+		if (write_file(procs, "0") < 0)
+			die(NULL, "write 0 to %s", procs);
 	}
 }
 
@@ -305,14 +218,13 @@ static int run(char **cmd)
 	block_signals();
 	cgroup_create();
 	pid_t pid = clone(child, child_stack + sizeof(child_stack), flags, cmd);
-	if (pid < 0) {
-		report(NULL, "clone");
-		cgroup_remove();
-		return EXIT_SETUP;
-	}
+	if (pid < 0)
+		cgroup_abort(NULL, "clone", "");
 
-	/* Housekeeping, while the container starts. */
-	cgroup_remove_stale();
+	/*
+	 * A cgroup outlives its processes: remove it when the container
+	 * has ended.  (Killed with SIGKILL, we cannot: `make clean-cgroups`.)
+	 */
 	int status = wait_forwarding(pid);
 	cgroup_remove();
 	return status;

@@ -58,7 +58,6 @@ check_signals_reset() {
 }
 
 check_signals_pass_on() {
-	check_signals_reset
 	signal_reaches_command TERM
 	signal_reaches_command INT
 }

@@ -69,6 +69,31 @@ each_step() {
 	assert_success
 }
 
+# ---- what step 7 leaves to `make clean-cgroups` ------------------------------
+
+@test "clean-cgroups: removes the cgroup a container killed with SIGKILL left, not a live one's" {
+	BIN=$REPO/step7-cgroups/container
+	start_ctr sleep 30
+	local live=$CTR_PID live_dirs dirs dir
+	live_dirs=$(own_cgroups_of "$CMD_PID")
+	start_ctr sleep 30
+	dirs=$(own_cgroups_of "$CMD_PID")
+	kill -KILL "$CTR_PID"
+	wait_gone "$CMD_PID" 2 || fail "the container outlived its program"
+	wait_ctr
+	# Nothing ran to remove it: its init died with the program.
+	for dir in $dirs; do [ -d "$dir" ] || fail "$dir is gone: step 7 did remove it after all"; done
+	capture make -s -C "$REPO" clean-cgroups
+	assert_success
+	for dir in $dirs; do
+		assert_line "removed $dir"
+		[ ! -e "$dir" ] || fail "$dir is still there"
+	done
+	for dir in $live_dirs; do [ -d "$dir" ] || fail "the live container's $dir was removed"; done
+	CTR_PID=$live
+	stop_ctr
+}
+
 # ---- bad input: this repository's exact messages ------------------------------
 
 # `expect_message STATUS TEXT CMD...`: CMD exits STATUS; stderr has TEXT in

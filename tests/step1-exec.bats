@@ -12,7 +12,7 @@ setup_file() { step_setup_file step1-exec; }
 
 @test "step 1: the command runs: its output, input and exit status pass through" { check_runs_command; }
 
-@test "step 1: SIGTERM, SIGINT, SIGHUP and SIGQUIT to the container program reach the command" {
+@test "step 1: signals sent to the container program reach the command" {
 	local sig
 	for sig in TERM INT HUP QUIT; do signal_reaches_command "$sig"; done
 }

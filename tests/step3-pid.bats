@@ -7,9 +7,10 @@ load checks
 
 setup_file() { step_setup_file step3-pid; }
 
-@test "so far: step 1 runs the command: output, input and exit status pass through" { check_runs_command; }
-@test "so far: step 1 passes signals on; the command starts with none blocked or ignored" { check_signals_pass_on; }
-@test "so far: step 2 gives it the hostname 'container', and leaves the host's alone" { check_hostname; }
+@test "so far: step 1: the command runs: its output, input and exit status pass through" { check_runs_command; }
+@test "so far: step 1: signals sent to the container program reach the command" { check_signals_pass_on; }
+@test "so far: step 1: the command starts with no signal blocked or ignored" { check_signals_reset; }
+@test "so far: step 2: inside, the hostname is 'container'; renamed inside, the host's stays as it was" { check_hostname; }
 
 @test "step 3: the command's parent is PID 1, the container's init; the command is not PID 1" { check_pid_namespace; }
 

@@ -7,13 +7,14 @@ load checks
 
 setup_file() { step_setup_file step4-chroot; }
 
-@test "so far: step 1 runs the command: output, input and exit status pass through" { check_runs_command; }
-@test "so far: step 1 passes signals on; the command starts with none blocked or ignored" { check_signals_pass_on; }
-@test "so far: step 2 gives it the hostname 'container', and leaves the host's alone" { check_hostname; }
-@test "so far: step 3 makes its parent PID 1, not itself" { check_pid_namespace; }
-@test "so far: step 3's PID 1 reaps orphans, and dies with the container program" { check_init_duties; }
+@test "so far: step 1: the command runs: its output, input and exit status pass through" { check_runs_command; }
+@test "so far: step 1: signals sent to the container program reach the command" { check_signals_pass_on; }
+@test "so far: step 1: the command starts with no signal blocked or ignored" { check_signals_reset; }
+@test "so far: step 2: inside, the hostname is 'container'; renamed inside, the host's stays as it was" { check_hostname; }
+@test "so far: step 3: the command's parent is PID 1, the container's init; the command is not PID 1" { check_pid_namespace; }
+@test "so far: step 3: PID 1 reaps orphans, and dies with the container program, even of SIGKILL" { check_init_duties; }
 
-@test "step 4: inside, / and the working directory are the root filesystem $ROOTFS names (spaces and all)" { check_own_root; }
+@test "step 4: inside, / and the working directory are the root filesystem ROOTFS names (spaces and all)" { check_own_root; }
 
 @test "step 4: from the host, the command's root and working directory are in the root filesystem" {
 	start_ctr sleep 30

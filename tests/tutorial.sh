@@ -5,7 +5,9 @@
 #                                     `diff -u A B` it names (--fix: rewrite
 #                                     the blocks from the code)
 #   tests/tutorial.sh files           a code block after <!-- file: PATH -->
-#                                     must be that file
+#                                     must be that file; after <!-- excerpt:
+#                                     PATH FUNCTION... --> those functions of
+#                                     it, each with the comment above it
 #   tests/tutorial.sh console N       run the ```console blocks of section
 #                                     "## Step N" (0: the other sections)
 #                                     and compare what they print
@@ -30,6 +32,7 @@ blocks() {
 		/^## Step [0-9]+/ { section = $3 + 0 }
 		/^## / && !/^## Step [0-9]+/ { section = 0 }
 		/^<!-- file: .* -->$/ { marker = $3 }
+		/^<!-- excerpt: .* -->$/ { marker = "excerpt"; for (i = 3; i < NF; i++) marker = marker ":" $i }
 		/^```/ && !inside { inside = 1; kind = substr($0, 4); kind = kind == "" ? "text" : kind
 			print "@@", kind, section, NR + 1, (marker == "" ? "-" : marker); marker = ""; next }
 		/^```$/ && inside { inside = 0; next }
@@ -37,8 +40,8 @@ blocks() {
 	' "$tutorial"
 }
 
-# `block_bodies KIND [SECTION]`: one file per matching block in $work,
-# named after its line number.
+# `split_blocks KIND [SECTION]`: one file per matching block in $work,
+# named after its line number, and its marker in NAME.marker.
 split_blocks() {
 	local kind=$1 section=${2-} line
 	local out=
@@ -99,16 +102,40 @@ replace_block() {
 	rm -f "$tmp"
 }
 
+# `excerpt FILE FUNCTION...`: each function's definition in FILE, from
+# the comment above it to its closing brace, one blank line between.
+excerpt() {
+	local file=$1 fn
+	shift
+	for fn in "$@"; do
+		awk -v fn="$fn" '
+			/^\/\*/ { comment = "" ; in_comment = 1 }
+			in_comment { comment = comment $0 "\n"; if (/\*\/$/) in_comment = 0; next }
+			!found && $0 ~ "^[A-Za-z_].*[ *]" fn "\\(" && !/;$/ { found = 1; printf "%s", comment }
+			found { print; if (/^}/) exit }
+			!/^ \*/ && !/^\/\*/ { comment = "" }
+		' "$file"
+		[[ $fn == "${*: -1}" ]] || echo
+	done
+}
+
 check_files() {
-	local block path bad=0
+	local block path bad=0 expected
 	for kind in c sh text; do split_blocks "$kind"; done
 	for block in $(find "$work" -type f -name '*.marker' -printf '%f\n' | sort -n); do
 		path=$(<"$work/$block")
 		block=${block%.marker}
 		[[ $path != - ]] || continue
-		if ! cmp -s "$path" "$work/$block"; then
+		expected=$path
+		if [[ $path == excerpt:* ]]; then
+			IFS=: read -ra words <<<"${path#excerpt:}"
+			expected=$work/$block.excerpt
+			excerpt "${words[@]}" >"$expected"
+			path="${words[0]}: ${words[*]:1}"
+		fi
+		if ! cmp -s "$expected" "$work/$block"; then
 			echo "TUTORIAL.md:$block: not the contents of $path:" >&2
-			diff -u "$work/$block" "$path" >&2 || true
+			diff -u "$work/$block" "$expected" >&2 || true
 			bad=1
 		fi
 	done
