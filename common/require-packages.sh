@@ -3,7 +3,7 @@
 # install the missing ones with apt-get (printing the command), or say
 # which to install where that is not possible.
 #
-# usage: common/require-packages.sh PACKAGE...   (busybox-static, bats)
+# usage: common/require-packages.sh PACKAGE...   (busybox-static, bats, strace)
 set -euo pipefail
 
 have() {
@@ -13,6 +13,7 @@ have() {
 	busybox-static) [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
 	bats) command -v bats >/dev/null ;;
 	musl-tools) command -v musl-gcc >/dev/null ;;
+	strace) command -v strace >/dev/null ;;
 	*) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' ;;
 	esac
 }
