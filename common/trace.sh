@@ -9,9 +9,10 @@
 #
 # Each step runs `/bin/true` (a command that does nothing) under
 # `strace -f`; the whole trace stays in build/trace/stepN.strace.  The
-# list is the same from run to run and from machine to machine, and with
-# musl or glibc: PIDs become roles, paths under the repository start
-# with <repo>, and return values are left out except for errors.
+# list is the same from run to run and from machine to machine (but for
+# the cgroup version, in step 7), and with musl or glibc: PIDs become
+# roles, paths under the repository start with <repo>, and return values
+# are left out except for errors.
 set -euo pipefail
 
 repo=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
