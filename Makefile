@@ -42,7 +42,7 @@ CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
 BUILD_FLAGS := build/flags
 
 .PHONY: FORCE all help rootfs test test-vm run bench clean distclean test-deps test-env doctor \
-	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) \
+	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) $(NUMS:%=trace-step%) \
 	test-mutants clean-cgroups lint check-asan check-valgrind
 
 all: $(STEPS:%=%/container)
@@ -59,6 +59,8 @@ help:
 	@echo 'make test-vm      every step'"'"'s tests in a QEMU VM with cgroup v2 and a shared /,'
 	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
+	@echo 'make trace-stepN  the system calls that build step N'"'"'s container (strace),'
+	@echo '                  and what step N adds to step N-1'"'"'s; as root'
 	@echo 'make doctor       check this machine can run the lesson'
 	@echo 'make clean-cgroups  remove the cgroups of containers killed with SIGKILL, as root'
 	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
@@ -136,6 +138,12 @@ test-mutants: test-env
 $(foreach n,$(wordlist 2,7,$(NUMS)),$(eval diff-step$(n): ; \
 	@diff -u --color=auto $(call step_dir,$(shell echo $$(($(n)-1))))/main.c \
 		$(call step_dir,$(n))/main.c || test $$$$? -eq 1))
+
+# Step N's container under strace: the calls the lessons teach, and
+# what step N changes in step N-1's list (common/trace.sh).
+$(foreach n,$(NUMS),$(eval trace-step$(n): $(call step_dir,$(n))/container \
+	$(addsuffix /container,$(call step_dir,$(word $(n),0 $(NUMS)))) $(ROOTFS_MARK) ; \
+	@common/require-packages.sh strace && common/trace.sh $(n)))
 
 doctor:
 	@CONTAINER_CC='$(CONTAINER_CC)' common/doctor.sh $(CURDIR)

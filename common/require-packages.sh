@@ -15,6 +15,7 @@ have() {
 	bats-assert | bats-support) [[ -f /usr/lib/bats/$1/load.bash ]] ;;
 	procps) command -v ps >/dev/null ;;
 	musl-tools) command -v musl-gcc >/dev/null ;;
+	strace) command -v strace >/dev/null ;;
 	*) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' ;;
 	esac
 }

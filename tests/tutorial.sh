@@ -185,9 +185,10 @@ check_console() {
 		expected=$work/$block.expected
 		actual=$work/$block.actual
 		# Each command echoes a marker first, so that the output can be
-		# cut into what each command printed.
+		# cut into what each command printed.  A learner's make is no
+		# sub-make of `make test`: it says nothing of entering directories.
 		awk -v root="$(id -u)" '
-			BEGIN { print "exec 2>&1" }
+			BEGIN { print "exec 2>&1"; print "unset MAKELEVEL MAKEFLAGS MFLAGS" }
 			/^\$ / { cmd = substr($0, 3); if (root == 0) sub(/^sudo /, "", cmd)
 				print "echo \"@@cmd " ++k "\""; print cmd; next }
 		' "$work/$block" >"$script"
