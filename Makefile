@@ -104,21 +104,21 @@ $(ROOTFS_DIR)/usr/local/bin/%: build/helpers/% | $(ROOTFS_MARK)
 
 # What the tests need besides the programs under test: bats with its
 # assertion libraries, ps, the root filesystem and the helper programs.
-TEST_PACKAGES := bats bats-assert bats-support procps
+TEST_PACKAGES := bats bats-assert bats-support procps strace
 test-env: $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 	@common/require-packages.sh $(TEST_PACKAGES)
 
 test-deps: all test-env
 
 test: test-deps
-	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/tutorial.bats
+	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/trace.bats tests/tutorial.bats
 
 # The containers' tests in a VM booting Debian's kernel under QEMU: pure
 # cgroup v2 and a shared /, whatever this host has.  No KVM needed
 # (VM_KVM=1 uses it); the kernel is downloaded once into build/vm/.
 # tests/tutorial.bats is left out: it takes 10 minutes more under
 # emulation (VM_TESTS=tests/tutorial.bats runs it).
-VM_TESTS ?= tests/step*.bats tests/rootfs.bats tests/hardening.bats
+VM_TESTS ?= tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/trace.bats
 test-vm: test-deps
 	@tests/vm/run $(VM_TESTS)
 

@@ -121,7 +121,7 @@ check_cgroups() {
 # but they pile up.
 check_stale_cgroups() {
 	local stale
-	stale=$("$(dirname "$0")/clean-cgroups.sh" --list 2>/dev/null | wc -l)
+	stale=$("$repo/common/clean-cgroups.sh" --list 2>/dev/null | wc -l)
 	if ((stale > 0)); then
 		ok cgroups "$stale cgroup(s) left by containers killed with SIGKILL (sudo make clean-cgroups removes them)"
 	fi

@@ -20,7 +20,10 @@ bats_load_library bats-assert
 
 REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 # The root filesystem the containers use: $ROOTFS, as the programs see it.
+# Another program than this repository's (BIN) has none built in: it is
+# given this repository's.
 ROOTFS_DIR=${ROOTFS:-$REPO/rootfs}
+[[ -z ${BIN-} ]] || export ROOTFS=$ROOTFS_DIR
 CGROUP_ROOT=/sys/fs/cgroup
 
 # Seconds: a container's whole run; its command's start; its end after a

@@ -47,14 +47,14 @@ limit_is() {
 }
 
 @test "step 7: a fork bomb stops at 20 tasks" {
-	start_ctr forkloop 3
+	start_ctr forkloop 30
 	local current
 	current=$(cgroup_file "$CMD_PID" pids.current) || fail "the command is in no cgroup of the pids controller"
 	wait_output --regexp '^forkloop: [0-9]+ children, then fork: .*'
 	grep -q "then fork: Resource temporarily unavailable" "$CTR_OUT" ||
 		fail "the fork loop was not stopped by the pids limit: $(<"$CTR_OUT")"
 	assert_equal "$(<"$current")" 20 || fail "$current should be at the limit, 20"
-	wait_ctr
+	stop_ctr
 }
 
 @test "step 7: past 64 MiB the kernel's OOM killer ends the command; 16 MiB is fine" {

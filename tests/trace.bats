@@ -94,26 +94,24 @@ init       umount2("/proc", MNT_DETACH)'
 }
 
 @test "trace-step7: a cgroup made, limited, joined by the init and removed, and nothing else" {
-	local v2=0 dir join
+	local v2=0 dir
 	[[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]] && v2=1
 	trace 7
 	lesson_only
 	echo "$list"
 	if ((v2)); then
 		dir=/sys/fs/cgroup/container-'<PID>'
-		join=$dir/cgroup.procs
-		assert_line "+ container  write /sys/fs/cgroup/cgroup.subtree_control \"+pids\""
+		assert_line "+ container  write /sys/fs/cgroup/cgroup.subtree_control \"+pids +memory +cpu\""
 		assert_line "+ container  write $dir/memory.max \"64M\""
 		assert_line "+ container  write $dir/cpu.max \"50000 100000\""
 	else
 		dir=/sys/fs/cgroup/pids/container-'<PID>'
-		join=$dir/tasks
 		assert_line "+ container  write /sys/fs/cgroup/memory/container-<PID>/memory.limit_in_bytes \"64M\""
 		assert_line "+ container  write /sys/fs/cgroup/cpu/container-<PID>/cpu.cfs_quota_us \"50000\""
 	fi
 	assert_line "+ container  mkdir(\"$dir\", 0755)"
 	assert_line "+ container  write $dir/pids.max \"20\""
-	assert_line "+ init       write $join \"0\""
+	assert_line "+ init       write $dir/cgroup.procs \"0\""
 	assert_line "+ container  rmdir(\"$dir\")"
 	# Only cgroup calls are new, and none goes.
 	run grep -cv '^+ [a-z]* *\(mkdir("\|rmdir("\|write \|open \)/sys/fs/cgroup/' <<<"$changes"

@@ -20,11 +20,24 @@ setup_file() {
 	"$REPO/tests/tutorial.sh" files
 }
 
-@test "tutorial: every transcript sits in a step's section" {
-	# Section 0 is the text outside "## Step N": no transcript there
-	# would be run by the tests below.
-	run awk '/^## Step [0-9]/ { s = 1; next } /^## / { s = 0 } /^```console/ && !s { print NR }' "$REPO/TUTORIAL.md"
-	[ -z "$output" ]
+# The lesson is the text before the section for instructors.
+lesson() {
+	awk '/^## For workshop instructors/ { exit } { print }' "$REPO/TUTORIAL.md"
+}
+
+@test "tutorial: the reading time it states is counted from the text" {
+	local words lines commands stated
+	words=$(lesson | awk '/^```/ { c = !c; next } !c' | wc -w)
+	lines=$(lesson | awk '/^```/ { if (!c) { c = 1; k = substr($0, 4) } else c = 0; next } c && (k == "c" || k == "diff")' | wc -l)
+	commands=$(lesson | grep -c '^\$ ')
+	stated=$(tr '\n' ' ' <"$REPO/TUTORIAL.md" | grep -o 'about [0-9,]* words of prose, [0-9,]* lines of code and diffs, and [0-9]* commands' | tr -d ,)
+	[ -n "$stated" ] || fail "TUTORIAL.md no longer says 'about N words of prose, N lines of code and diffs, and N commands'"
+	read -r _ w _ _ _ l _ _ _ _ _ _ c _ <<<"$stated"
+	echo "stated: $w words, $l lines, $c commands; counted: $words, $lines, $commands"
+	# Within 10%, as "about" allows; the commands exactly.
+	((w * 10 >= words * 9 && w * 10 <= words * 11)) || fail "the tutorial has $words words of prose, not about $w"
+	((l * 10 >= lines * 9 && l * 10 <= lines * 11)) || fail "the tutorial has $lines lines of code, not about $l"
+	assert_equal "$c" "$commands"
 }
 
 @test "tutorial: step 1's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 1; }
@@ -34,6 +47,7 @@ setup_file() {
 @test "tutorial: step 5's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 5; }
 @test "tutorial: step 6's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 6; }
 @test "tutorial: step 7's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 7; }
+@test "tutorial: the instructors' transcripts print what they show" { "$REPO/tests/tutorial.sh" console 0; }
 
 # `step_suite N M [OPTION]`: step N's tests against step M's program, as a
 # learner runs `make test-stepN BIN=...`; a clean environment, so that
@@ -77,7 +91,8 @@ detects_feature() {
 }
 
 @test "workshop: make doctor, not as root: FAIL, with advice" {
-	run setpriv --reuid=65534 --regid=65534 --clear-groups "$REPO/common/doctor.sh" "$REPO"
+	# Its script on stdin: nobody may not reach the repository (in /root).
+	run setpriv --reuid=65534 --regid=65534 --clear-groups bash -s -- "$REPO" <"$REPO/common/doctor.sh"
 	[ "$status" -eq 1 ]
 	[[ $output == *"FAIL  root"*"(run: sudo make doctor)"* ]]
 	[[ $output == *"FAIL  namespaces"*"run as root"* ]]

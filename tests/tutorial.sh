@@ -177,6 +177,18 @@ matches() {
 	' "$1" "$2"
 }
 
+# `clean_env CMD...`: CMD as a learner's shell would run it: none of
+# make's or bats's variables (a make of its own would say "Entering
+# directory", a bats of its own would find bats's internals), and bats's
+# own directories out of PATH.  The test lock is passed on: the run that
+# started this one holds it (tests/lock.bash).
+clean_env() {
+	local path
+	path=$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)
+	env -i PATH="$path" HOME="${HOME:-/root}" TERM="${TERM:-dumb}" \
+		${CFS_TESTS_LOCKED:+CFS_TESTS_LOCKED=1} "$@"
+}
+
 check_console() {
 	local section=$1 block bad=0 script expected actual
 	split_blocks console "$section"
@@ -185,15 +197,14 @@ check_console() {
 		expected=$work/$block.expected
 		actual=$work/$block.actual
 		# Each command echoes a marker first, so that the output can be
-		# cut into what each command printed.  A learner's make is no
-		# sub-make of `make test`: it says nothing of entering directories.
+		# cut into what each command printed.
 		awk -v root="$(id -u)" '
-			BEGIN { print "exec 2>&1"; print "unset MAKELEVEL MAKEFLAGS MFLAGS" }
+			BEGIN { print "exec 2>&1" }
 			/^\$ / { cmd = substr($0, 3); if (root == 0) sub(/^sudo /, "", cmd)
 				print "echo \"@@cmd " ++k "\""; print cmd; next }
 		' "$work/$block" >"$script"
 		awk '/^\$ / { print "@@cmd " ++k; next } { print }' "$work/$block" >"$expected"
-		(cd "$repo" && bash "$script") >"$actual" 2>&1 || true
+		(cd "$repo" && clean_env bash "$script") >"$actual" 2>&1 || true
 		if ! matches "$expected" "$actual"; then
 			echo "TUTORIAL.md:$block: the console block does not print what it shows." >&2
 			echo "--- shown" >&2
