@@ -36,7 +36,7 @@ CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
 # The programs are rebuilt when the compiler or a flag changes.
 BUILD_FLAGS := build/flags
 
-.PHONY: FORCE all help rootfs test test-vm run bench clean distclean test-deps doctor \
+.PHONY: FORCE all help rootfs test test-vm test-fresh run bench clean distclean test-deps doctor \
 	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) \
 	lint check-asan check-valgrind
 
@@ -52,6 +52,8 @@ help:
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
 	@echo 'make test-vm      every step'"'"'s tests in a QEMU VM with cgroup v2 and a shared /,'
 	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
+	@echo 'make test-fresh   the README'"'"'s two commands on a fresh minimal Debian (debootstrap'
+	@echo '                  minbase under build/fresh/, only make, gcc, sudo), cloned in /root'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
 	@echo 'make doctor       check this machine can run the lesson'
 	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
@@ -107,6 +109,13 @@ test: test-deps
 VM_TESTS ?= tests/step*.bats tests/rootfs.bats tests/hardening.bats
 test-vm: test-deps
 	@tests/vm/run $(VM_TESTS)
+
+# The README's two commands, as a root user runs them on a fresh minimal
+# Debian with only make, gcc and sudo installed, in a clone of HEAD at
+# /root/project (tests/fresh/run).  The bootstrapped Debian is cached
+# in build/fresh/base.tar.
+test-fresh:
+	@tests/fresh/run
 
 $(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
