@@ -95,8 +95,10 @@ build/helpers/%: tests/helpers/%.c
 $(ROOTFS_DIR)/usr/local/bin/%: build/helpers/% | $(ROOTFS_MARK)
 	install -D -m 0755 $< $@
 
+# The tests run bats, and ps on the host (procps: a minimal Debian
+# has no ps).
 test-deps: all $(ROOTFS_MARK) $(ROOTFS_HELPERS)
-	@common/require-packages.sh bats
+	@common/require-packages.sh bats procps
 
 test: test-deps
 	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/tutorial.bats

@@ -3,7 +3,7 @@
 # install the missing ones with apt-get (printing the command), or say
 # which to install where that is not possible.
 #
-# usage: common/require-packages.sh PACKAGE...   (busybox-static, bats)
+# usage: common/require-packages.sh PACKAGE...   (busybox-static, bats, procps)
 set -euo pipefail
 
 have() {
@@ -12,6 +12,7 @@ have() {
 	# filesystem, which has no C library: only the static one will do.
 	busybox-static) [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
 	bats) command -v bats >/dev/null ;;
+	procps) command -v ps >/dev/null ;;
 	musl-tools) command -v musl-gcc >/dev/null ;;
 	*) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' ;;
 	esac
