@@ -41,8 +41,8 @@ CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
 # The programs are rebuilt when the compiler or a flag changes.
 BUILD_FLAGS := build/flags
 
-.PHONY: FORCE all help rootfs test test-vm run bench clean distclean test-deps test-env doctor \
-	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) $(NUMS:%=trace-step%) \
+.PHONY: FORCE all help rootfs test test-vm test-fresh run bench clean distclean test-deps test-env \
+	doctor $(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) $(NUMS:%=trace-step%) \
 	test-mutants clean-cgroups lint check-asan check-valgrind
 
 all: $(STEPS:%=%/container)
@@ -58,6 +58,8 @@ help:
 	@echo 'make test-mutants prove the tests catch each mistake in tests/mutants/list'
 	@echo 'make test-vm      every step'"'"'s tests in a QEMU VM with cgroup v2 and a shared /,'
 	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
+	@echo 'make test-fresh   the README'"'"'s two commands on a fresh minimal Debian (debootstrap'
+	@echo '                  minbase under build/fresh/, only make, gcc, sudo), cloned in /root'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
 	@echo 'make trace-stepN  the system calls that build step N'"'"'s container (strace),'
 	@echo '                  and what step N adds to step N-1'"'"'s; as root'
@@ -103,7 +105,8 @@ $(ROOTFS_DIR)/usr/local/bin/%: build/helpers/% | $(ROOTFS_MARK)
 	install -D -m 0755 $< $@
 
 # What the tests need besides the programs under test: bats with its
-# assertion libraries, ps, the root filesystem and the helper programs.
+# assertion libraries, ps (procps: a minimal Debian has no ps), strace,
+# the root filesystem and the helper programs.
 TEST_PACKAGES := bats bats-assert bats-support procps strace
 test-env: $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 	@common/require-packages.sh $(TEST_PACKAGES)
@@ -133,6 +136,13 @@ $(foreach n,$(NUMS),$(eval test-step$(n): test-env $$(if $$(BIN),,$(call step_di
 test-mutants: test-env
 	@CC='$(CONTAINER_CC)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' ROOTFS='$(ROOTFS_DIR)' \
 		tests/mutants/run $(MUTANTS)
+
+# The README's two commands, as a root user runs them on a fresh minimal
+# Debian with only make, gcc and sudo installed, in a clone of HEAD at
+# /root/project (tests/fresh/run).  The bootstrapped Debian is cached
+# in build/fresh/base.tar.
+test-fresh:
+	@tests/fresh/run
 
 # diff exits 1 when the files differ, which is the point here.
 $(foreach n,$(wordlist 2,7,$(NUMS)),$(eval diff-step$(n): ; \

@@ -138,6 +138,12 @@ check_tools() {
 	else
 		fail bats "bats not found, needed by make test (run: sudo apt-get install bats)"
 	fi
+	# Steps 1 to 3 run the host's ps, in the container and beside it.
+	if command -v ps >/dev/null; then
+		ok ps "$(ps --version 2>&1 | head -n 1)"
+	else
+		fail ps "ps not found, used from step 1 on and by make test (run: sudo apt-get install procps)"
+	fi
 	# The compiler make builds the steps with: it says (make doctor); run
 	# by hand, the Makefile's default: musl-gcc if installed, else $CC.
 	local cc=${CONTAINER_CC:-$(command -v musl-gcc || echo "${CC:-cc}")}
