@@ -37,6 +37,7 @@ CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
 BUILD_FLAGS := build/flags
 
 .PHONY: FORCE all help rootfs test test-vm run bench clean distclean test-deps doctor \
+	cgroup-setup cgroup-ready \
 	$(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) \
 	lint check-asan check-valgrind
 
@@ -54,6 +55,8 @@ help:
 	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
 	@echo 'make doctor       check this machine can run the lesson'
+	@echo 'make cgroup-setup in a Docker or Podman container on cgroup v2: let step 7'
+	@echo '                  make cgroups (make test and make run do it first)'
 	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
 	@echo 'make check-asan   every step'"'"'s tests against ASan+UBSan builds (build/asan/), as root'
 	@echo 'make check-valgrind'
@@ -96,7 +99,7 @@ $(ROOTFS_DIR)/usr/local/bin/%: build/helpers/% | $(ROOTFS_MARK)
 test-deps: all $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 	@common/require-packages.sh bats
 
-test: test-deps
+test: test-deps cgroup-ready
 	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/tutorial.bats
 
 # The containers' tests in a VM booting Debian's kernel under QEMU: pure
@@ -108,7 +111,7 @@ VM_TESTS ?= tests/step*.bats tests/rootfs.bats tests/hardening.bats
 test-vm: test-deps
 	@tests/vm/run $(VM_TESTS)
 
-$(foreach n,$(NUMS),$(eval test-step$(n): test-deps ; \
+$(foreach n,$(NUMS),$(eval test-step$(n): test-deps cgroup-ready ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))") tests/run tests/$(call step_dir,$(n)).bats))
 
 # diff exits 1 when the files differ, which is the point here.
@@ -118,6 +121,18 @@ $(foreach n,$(wordlist 2,7,$(NUMS)),$(eval diff-step$(n): ; \
 
 doctor:
 	@CONTAINER_CC='$(CONTAINER_CC)' common/doctor.sh $(CURDIR)
+
+# In a Docker or Podman container on a cgroup v2 host, the container's
+# processes sit in the root of its cgroup namespace, which cgroup v2
+# then lets hand no memory controller down: move them into a leaf
+# cgroup, so that step 7 can make cgroups with limits
+# (common/cgroup-setup.sh says more).  Anywhere else it does nothing.
+# Whatever runs step 7 does it first, and says something only when it
+# acts (cgroup-ready).
+cgroup-setup:
+	@common/cgroup-setup.sh
+cgroup-ready:
+	@common/cgroup-setup.sh --quiet
 
 # Not a test: it measures, and asserts nothing (tests/bench/README.md).
 build/bench/runbench: tests/bench/runbench.c
@@ -132,12 +147,12 @@ build/bench/step7-glibc: step7-cgroups/main.c common/container.c common/containe
 
 # Measures the programs as `make` builds them, with musl: installed
 # first, so that a fresh machine measures what this one did.
-bench: $(ROOTFS_MARK) build/bench/runbench build/bench/step7-glibc
+bench: $(ROOTFS_MARK) build/bench/runbench build/bench/step7-glibc cgroup-ready
 	@common/require-packages.sh musl-tools || echo "bench: no musl-gcc: measuring the programs built with $(CC)"
 	@$(MAKE) --no-print-directory all
 	tests/bench/bench.sh build/bench/runbench build/bench/step7-glibc
 
-run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
+run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK) cgroup-ready
 	$(call step_dir,$(STEP))/container run $(CMD)
 
 # ---- checkers (CI runs them after `make test`) -------------------------------
@@ -160,7 +175,7 @@ $(ASAN_DIR)/%/container: %/main.c common/container.c common/container.h $(ASAN_S
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(ASAN_CFLAGS) -Wl,--wrap=clone -o $@ \
 		$*/main.c common/container.c $(ASAN_SUPPORT)
 
-check-asan: test-deps $(ASAN_BINS)
+check-asan: test-deps cgroup-ready $(ASAN_BINS)
 	tests/checkers/check-asan $(ASAN_DIR)
 
 # Linked dynamically: memcheck sees allocations (and so leaks) by
@@ -172,7 +187,7 @@ $(MEMCHECK_DIR)/%/container: %/main.c common/container.c common/container.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $*/main.c common/container.c
 
-check-valgrind: $(MEMCHECK_BINS) $(ROOTFS_MARK)
+check-valgrind: $(MEMCHECK_BINS) $(ROOTFS_MARK) cgroup-ready
 	@common/require-packages.sh valgrind
 	tests/checkers/check-valgrind $(MEMCHECK_DIR)
 
