@@ -157,8 +157,8 @@ static void cgroup_enable_controllers(void)
 		char word[16];
 		snprintf(word, sizeof(word), "+%s", controllers[i]);
 		if (write_file(CGROUP_ROOT "/cgroup.subtree_control", word) < 0)
-			die(CGROUP_HINT, "write %s to " CGROUP_ROOT "/cgroup.subtree_control",
-			    word);
+			die("in a container? run 'sudo make cgroup-setup'; 'make doctor' checks",
+			    "write %s to " CGROUP_ROOT "/cgroup.subtree_control", word);
 	}
 }
 
@@ -247,7 +247,8 @@ static int child(void *arg)
 	 * before mounting anything.
 	 */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die(NULL, "make / private (mount --make-rprivate /)");
+		die("is / a mount point? a chroot's directory must be bind-mounted onto itself",
+		    "make / private (mount --make-rprivate /)");
 
 	/*
 	 * chroot() makes the root filesystem the "/" of this process and
