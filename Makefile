@@ -52,7 +52,8 @@ help:
 	@echo 'make test         every step'"'"'s tests, as root'
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
 	@echo 'make test-vm      every step'"'"'s tests in a QEMU VM with cgroup v2 and a shared /,'
-	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
+	@echo '                  as on systemd hosts (three times: from the root cgroup, from a'
+	@echo '                  service, in a Docker-like cgroup namespace)'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
 	@echo 'make doctor       check this machine can run the lesson'
 	@echo 'make cgroup-setup in a Docker or Podman container on cgroup v2: let step 7'
@@ -99,8 +100,10 @@ $(ROOTFS_DIR)/usr/local/bin/%: build/helpers/% | $(ROOTFS_MARK)
 test-deps: all $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 	@common/require-packages.sh bats
 
+# TESTS: the files to run (tests/vm/init runs the VM's list this way).
+TESTS ?= tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/tutorial.bats
 test: test-deps cgroup-ready
-	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/tutorial.bats
+	@tests/run $(TESTS)
 
 # The containers' tests in a VM booting Debian's kernel under QEMU: pure
 # cgroup v2 and a shared /, whatever this host has.  No KVM needed
