@@ -23,7 +23,9 @@
 # --cgroupns=host, or use a VM.
 #
 # usage: common/cgroup-setup.sh [--quiet | --check]
-#   --quiet  say something only when acting (make test, make run)
+#   --quiet  say something only when acting, or failing; exit 0 even
+#            then: steps 1 to 6 do not need it, and step 7 will say
+#            what is wrong (make test, make run)
 #   --check  change nothing; print why, and exit 0 if there is nothing
 #            to do, 1 if the move is needed, 2 if it would not help
 #            (make doctor)
@@ -54,6 +56,10 @@ diagnose() {
 		state=none why="$CGROUP is the host's root cgroup, which may hold processes and still hand controllers down"
 		return
 	fi
+	if findmnt -no OPTIONS "$CGROUP" | grep -qE '(^|,)ro(,|$)'; then
+		state=blocked why="$CGROUP is mounted read-only: run the container with --privileged"
+		return
+	fi
 	enabled=" $(<"$CGROUP/cgroup.subtree_control") "
 	for c in "${CONTROLLERS[@]}"; do
 		[[ $enabled == *" $c "* ]] || missing+=("$c")
@@ -70,7 +76,7 @@ diagnose() {
 	offered=" $(<"$CGROUP/cgroup.controllers") "
 	for c in "${missing[@]}"; do
 		if [[ $offered != *" $c "* ]]; then
-			why="the container's cgroup is not given the $c controller (see $CGROUP/cgroup.controllers)"
+			why="the container's cgroup is not given the $c controller (see $CGROUP/cgroup.controllers): restart the container with --cgroupns=host, or use a VM"
 			return
 		fi
 	done
@@ -79,7 +85,7 @@ diagnose() {
 	# and is plain "domain" again once empty.
 	type=$(<"$CGROUP/cgroup.type")
 	if [[ $type != domain && $type != "domain threaded" ]]; then
-		why="the container's cgroup is of type '$type', which can hold no memory controller"
+		why="the container's cgroup is of type '$type', which can hold no memory controller: restart the container with --cgroupns=host, or use a VM"
 		return
 	fi
 	state=needed
@@ -115,8 +121,13 @@ move_and_enable() {
 			return 0
 		fi
 	done
-	echo "cgroup-setup: could not enable ${CONTROLLERS[*]} in $CGROUP/cgroup.subtree_control: $(wc -l <"$CGROUP/cgroup.procs") processes are still in $CGROUP, and $CGROUP/$LEAF is of type '$(<"$CGROUP/$LEAF/cgroup.type")' (restart the container with --cgroupns=host, or use a VM)" >&2
-	return 1
+	failed "could not enable ${CONTROLLERS[*]} in $CGROUP/cgroup.subtree_control: $(wc -l <"$CGROUP/cgroup.procs") processes are still in $CGROUP, and $CGROUP/$LEAF is of type '$(<"$CGROUP/$LEAF/cgroup.type")': restart the container with --cgroupns=host, or use a VM"
+}
+
+failed() {
+	echo "cgroup-setup: $*" >&2
+	[[ $mode == --quiet ]] || exit 1
+	exit 0
 }
 
 diagnose
@@ -132,15 +143,9 @@ case $mode:$state in
 	;;
 --quiet:none) ;;
 *:none) echo "cgroup-setup: nothing to do: $why" ;;
-*:blocked)
-	echo "cgroup-setup: $why: moving processes will not help (restart the container with --cgroupns=host, or use a VM)" >&2
-	exit 1
-	;;
+*:blocked) failed "$why" ;;
 *:needed)
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "cgroup-setup: $why; moving them needs root (run: sudo make cgroup-setup)" >&2
-		exit 1
-	fi
+	[[ $(id -u) -eq 0 ]] || failed "$why; moving them needs root (run: sudo make cgroup-setup)"
 	move_and_enable
 	;;
 esac

@@ -156,7 +156,7 @@ check_cgroups() {
 		return
 		;;
 	*)
-		fail cgroups "$layout: $why: restart the container with --cgroupns=host, or use a VM"
+		fail cgroups "$layout: $why"
 		return
 		;;
 	esac
