@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# A quick look at the test VM itself (about 20 s), not part of
+# A quick look at the test VMs themselves (about a minute), not part of
 # `make test-vm`: after changing tests/vm/, run
 #   tests/vm/run tests/vm/selftest.bats
 
