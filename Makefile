@@ -42,8 +42,8 @@ CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
 BUILD_FLAGS := build/flags
 
 .PHONY: FORCE all help rootfs test test-vm test-fresh run bench clean distclean test-deps test-env \
-	doctor $(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) $(NUMS:%=trace-step%) \
-	test-mutants clean-cgroups lint check-asan check-valgrind
+	doctor cgroup-setup cgroup-ready $(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) \
+	$(NUMS:%=trace-step%) test-mutants clean-cgroups lint check-asan check-valgrind
 
 all: $(STEPS:%=%/container)
 
@@ -57,7 +57,8 @@ help:
 	@echo 'make test-stepN   step N'"'"'s tests; BIN=path/to/container tests another program'
 	@echo 'make test-mutants prove the tests catch each mistake in tests/mutants/list'
 	@echo 'make test-vm      every step'"'"'s tests in a QEMU VM with cgroup v2 and a shared /,'
-	@echo '                  as on systemd hosts (twice: from the root cgroup, from a service)'
+	@echo '                  as on systemd hosts (three times: from the root cgroup, from a'
+	@echo '                  service, in a Docker-like cgroup namespace)'
 	@echo 'make test-fresh   the README'"'"'s two commands on a fresh minimal Debian (debootstrap'
 	@echo '                  minbase under build/fresh/, only make, gcc, sudo), cloned in /root'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
@@ -65,6 +66,8 @@ help:
 	@echo '                  and what step N adds to step N-1'"'"'s; as root'
 	@echo 'make doctor       check this machine can run the lesson'
 	@echo 'make clean-cgroups  remove the cgroups of containers killed with SIGKILL, as root'
+	@echo 'make cgroup-setup in a Docker or Podman container on cgroup v2: let step 7'
+	@echo '                  make cgroups (make test and make run do it first)'
 	@echo 'make lint         gcc -fanalyzer, cppcheck, clang-format and shellcheck on every file'
 	@echo 'make check-asan   every step'"'"'s tests against ASan+UBSan builds (build/asan/), as root'
 	@echo 'make check-valgrind'
@@ -113,8 +116,10 @@ test-env: $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 
 test-deps: all test-env
 
-test: test-deps
-	@tests/run tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/trace.bats tests/tutorial.bats
+# TESTS: the files to run (tests/vm/init runs the VM's list this way).
+TESTS ?= tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/trace.bats tests/tutorial.bats
+test: test-deps cgroup-ready
+	@tests/run $(TESTS)
 
 # The containers' tests in a VM booting Debian's kernel under QEMU: pure
 # cgroup v2 and a shared /, whatever this host has.  No KVM needed
@@ -127,13 +132,13 @@ test-vm: test-deps
 
 # With BIN (a learner's program), only what the tests need is built, and
 # the program is given this repository's root filesystem in ROOTFS.
-$(foreach n,$(NUMS),$(eval test-step$(n): test-env $$(if $$(BIN),,$(call step_dir,$(n))/container) ; \
+$(foreach n,$(NUMS),$(eval test-step$(n): test-env cgroup-ready $$(if $$(BIN),,$(call step_dir,$(n))/container) ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))" ROOTFS="$$(or $$(ROOTFS),$(ROOTFS_DIR))") \
 		tests/run tests/$(call step_dir,$(n)).bats))
 
 # Each mutant is a copy of the programs with one mistake in it, built
 # with the same compiler and flags as the programs themselves.
-test-mutants: test-env
+test-mutants: test-env cgroup-ready
 	@CC='$(CONTAINER_CC)' CFLAGS='$(CFLAGS)' LDFLAGS='$(LDFLAGS)' ROOTFS='$(ROOTFS_DIR)' \
 		tests/mutants/run $(MUTANTS)
 
@@ -163,6 +168,18 @@ doctor:
 clean-cgroups:
 	@common/clean-cgroups.sh
 
+# In a Docker or Podman container on a cgroup v2 host, the container's
+# processes sit in the root of its cgroup namespace, which cgroup v2
+# then lets hand no memory controller down: move them into a leaf
+# cgroup, so that step 7 can make cgroups with limits
+# (common/cgroup-setup.sh says more).  Anywhere else it does nothing.
+# Whatever runs step 7 does it first, and says something only when it
+# acts (cgroup-ready).
+cgroup-setup:
+	@common/cgroup-setup.sh
+cgroup-ready:
+	@common/cgroup-setup.sh --quiet
+
 # Not a test: it measures, and asserts nothing (tests/bench/README.md).
 build/bench/runbench: tests/bench/runbench.c
 	@mkdir -p $(@D)
@@ -176,12 +193,12 @@ build/bench/step7-glibc: step7-cgroups/main.c common/container.c common/containe
 
 # Measures the programs as `make` builds them, with musl: installed
 # first, so that a fresh machine measures what this one did.
-bench: $(ROOTFS_MARK) build/bench/runbench build/bench/step7-glibc
+bench: $(ROOTFS_MARK) build/bench/runbench build/bench/step7-glibc cgroup-ready
 	@common/require-packages.sh musl-tools || echo "bench: no musl-gcc: measuring the programs built with $(CC)"
 	@$(MAKE) --no-print-directory all
 	tests/bench/bench.sh build/bench/runbench build/bench/step7-glibc
 
-run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK)
+run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK) cgroup-ready
 	$(call step_dir,$(STEP))/container run $(CMD)
 
 # ---- checkers (CI runs them after `make test`) -------------------------------
@@ -204,7 +221,7 @@ $(ASAN_DIR)/%/container: %/main.c common/container.c common/container.h $(ASAN_S
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(ASAN_CFLAGS) -Wl,--wrap=clone -o $@ \
 		$*/main.c common/container.c $(ASAN_SUPPORT)
 
-check-asan: test-deps $(ASAN_BINS)
+check-asan: test-deps cgroup-ready $(ASAN_BINS)
 	tests/checkers/check-asan $(ASAN_DIR)
 
 # Linked dynamically: memcheck sees allocations (and so leaks) by
@@ -216,7 +233,7 @@ $(MEMCHECK_DIR)/%/container: %/main.c common/container.c common/container.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $*/main.c common/container.c
 
-check-valgrind: $(MEMCHECK_BINS) $(ROOTFS_MARK)
+check-valgrind: $(MEMCHECK_BINS) $(ROOTFS_MARK) cgroup-ready
 	@common/require-packages.sh valgrind
 	tests/checkers/check-valgrind $(MEMCHECK_DIR)
 

@@ -7,6 +7,7 @@
 set -uo pipefail
 
 repo=${1:-.}
+here=$(dirname -- "${BASH_SOURCE[0]}")
 failed=0
 ok() { printf 'OK    %-12s %s\n' "$1" "$2"; }
 fail() {
@@ -33,16 +34,48 @@ check_kernel() {
 	fi
 }
 
-# Where the lesson cannot work, say why rather than only that it fails.
+# Where namespaces cannot be made, say why rather than only that it fails.
 where_are_we() {
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "run as root (sudo make doctor)"
 	elif grep -qi microsoft /proc/version 2>/dev/null && ! grep -q microsoft-standard /proc/version; then
 		echo "this is WSL1, which has no real Linux kernel: use WSL2 or a VM"
-	elif [[ -e /.dockerenv ]] || grep -qE 'docker|containerd|kubepods' /proc/1/cgroup 2>/dev/null; then
-		echo "in a Docker container? run it with --privileged (or use a VM)"
+	elif ((!root_mount)); then
+		echo "/ is not a mount point (see 'root mount' above)"
+	elif in_container; then
+		echo "in a container? run it with --privileged (or use a VM)"
 	else
 		echo "run as root, outside any container"
+	fi
+}
+
+in_container() {
+	[[ -e /.dockerenv || -e /run/.containerenv ]] ||
+		grep -qE 'docker|containerd|kubepods|libpod' /proc/1/cgroup 2>/dev/null
+}
+
+# Steps 6 and 7 make "/" private (MS_PRIVATE), which the kernel refuses
+# (EINVAL) where "/" is not a mount point: inside a plain chroot.
+# mountpoint reads the mount table, which also lists a bind mount of /
+# onto itself made from inside a chroot; but the chroot's root stays the
+# directory beneath it.  So, as root, ask the kernel the way step 6 does,
+# in a mount namespace of our own.
+root_mount=1
+root_is_mount() {
+	local why
+	mountpoint -q / || return 1
+	[[ $(id -u) -eq 0 ]] || return 0
+	why=$(unshare --mount --propagation private true 2>&1) && return 0
+	# Any other failure is the namespaces check's.
+	[[ $why != *"Invalid argument"* ]]
+}
+
+check_root_mount() {
+	if root_is_mount; then
+		ok "root mount" "/ is a mount point: step 6 can make it private"
+	else
+		root_mount=0
+		fail "root mount" "/ is not a mount point (in a chroot?): step 6 cannot make it private; enter the chroot through a bind mount of its directory onto itself: mount --rbind DIR DIR; chroot DIR (doing it from inside does not help)"
 	fi
 }
 
@@ -59,6 +92,7 @@ check_namespaces() {
 
 check_propagation() {
 	local propagation
+	((root_mount)) || return 0
 	propagation=$(findmnt -no PROPAGATION / 2>/dev/null || echo unknown)
 	case $propagation in
 	shared*) ok propagation "/ is shared, as systemd mounts it: step 6 makes it private inside the container" ;;
@@ -110,10 +144,29 @@ check_cgroups() {
 	esac
 	if [[ $(id -u) -ne 0 ]]; then
 		fail cgroups "$layout; whether limits can be set needs root (run: sudo make doctor)"
-	elif "$probe" "$root" "doctor-$$"; then
+		return
+	fi
+	# Docker and Podman on cgroup v2: see cgroup-setup.sh.
+	local why status=0
+	why=$("$here/cgroup-setup.sh" --check) || status=$?
+	case $status in
+	0) ;;
+	1)
+		fail cgroups "$layout: $why. Run 'sudo make cgroup-setup' ('make test' and 'make run' do it first): it moves those processes into $root/init, then enables pids, memory and cpu. Or restart the container with --cgroupns=host"
+		return
+		;;
+	*)
+		fail cgroups "$layout: $why"
+		return
+		;;
+	esac
+	[[ $layout != v2 || ! -e $root/cgroup.type ]] || layout="v2, a container's cgroup namespace"
+	if "$probe" "$root" "doctor-$$"; then
 		ok cgroups "$layout: pids, memory and cpu limits can be set"
+	elif findmnt -no OPTIONS "$root" 2>/dev/null | grep -qE '(^|,)ro(,|$)'; then
+		fail cgroups "$layout: $root is read-only: in a container? run it with --privileged (or use a VM)"
 	else
-		fail cgroups "$layout: cannot set pids, memory and cpu limits: $(where_are_we)"
+		fail cgroups "$layout: cannot set pids, memory and cpu limits: run as root, outside any container, or in a VM"
 	fi
 }
 
@@ -166,6 +219,7 @@ check_tools() {
 
 check_root
 check_kernel
+check_root_mount
 check_namespaces
 check_propagation
 check_cgroups

@@ -52,7 +52,8 @@ static int child(void *arg)
 	 * before mounting anything.
 	 */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die(NULL, "make / private (mount --make-rprivate /)");
+		die("is / a mount point? a chroot's directory must be bind-mounted onto itself",
+		    "make / private (mount --make-rprivate /)");
 
 	/*
 	 * chroot() makes the root filesystem the "/" of this process and

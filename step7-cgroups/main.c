@@ -97,8 +97,8 @@ static void cgroup_create(void)
 
 	/* v2: a cgroup offers its children only the controllers it enables. */
 	if (v2 && write_file(CGROUP_ROOT "/cgroup.subtree_control", "+pids +memory +cpu") < 0)
-		die(CGROUP_HINT, "enable pids, memory and cpu in %s/cgroup.subtree_control",
-		    CGROUP_ROOT);
+		die("in a container? run 'sudo make cgroup-setup'; 'make doctor' checks",
+		    "enable pids, memory and cpu in %s/cgroup.subtree_control", CGROUP_ROOT);
 	for (size_t i = 0; i < CGROUP_DIRS; i++) {
 		const char *dir = cgroup_path(controllers[i], NULL);
 		if (mkdir(dir, 0755) < 0)
@@ -160,7 +160,8 @@ static int child(void *arg)
 	 * before mounting anything.
 	 */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die(NULL, "make / private (mount --make-rprivate /)");
+		die("is / a mount point? a chroot's directory must be bind-mounted onto itself",
+		    "make / private (mount --make-rprivate /)");
 
 	/*
 	 * chroot() makes the root filesystem the "/" of this process and

@@ -39,12 +39,14 @@ setup_file() { step_setup_file step1-exec; }
 	stop_ctr
 }
 
-@test "step 1: nothing isolated: inside, ps lists the host's processes" {
+@test "step 1: nothing isolated: inside, /proc (what ps reads) lists the host's processes" {
 	skip_if_feature ROOT "the root filesystem, and so /proc"
 	start_ctr sleep 30
-	run_ctr ps -e -o pid=
+	# What ps reads: procps's ps itself may give up where the PID
+	# namespace has no PID 2, as in a container ("lookup self").
+	run_ctr ls /proc
 	# The host's PID of the container program in the background.
-	assert_line --regexp "^ *$CTR_PID\$"
+	assert_line "$CTR_PID"
 	stop_ctr
 }
 

@@ -34,12 +34,14 @@ setup_file() { step_setup_file step3-pid; }
 	stop_ctr
 }
 
-@test "step 3: not isolated yet: inside, ps still lists the host's processes (/proc is the host's)" {
+@test "step 3: not isolated yet: inside, /proc (what ps reads) still lists the host's processes" {
 	skip_if_feature ROOT "the root filesystem, and so /proc"
 	start_ctr sleep 30
-	run_ctr ps -e -o pid=
+	# What ps reads: procps's ps itself may give up where the PID
+	# namespace has no PID 2, as in a container ("lookup self").
+	run_ctr ls /proc
 	# The host's PID of the container program in the background.
-	assert_line --regexp "^ *$CTR_PID\$"
+	assert_line "$CTR_PID"
 	stop_ctr
 }
 

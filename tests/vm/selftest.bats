@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
-# A quick look at the test VM itself (about 20 s), not part of
+# A quick look at the test VMs themselves (about a minute), not part of
 # `make test-vm`: after changing tests/vm/, run
 #   tests/vm/run tests/vm/selftest.bats
+
+bats_require_minimum_version 1.5.0
 
 @test "cgroup2 is mounted at /sys/fs/cgroup" {
 	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]
@@ -36,4 +38,31 @@
 	sleep 1
 	run ! grep -q mytemp /proc/self/mountinfo
 	wait
+}
+
+# The docker pass (tests/vm/init), where `make test` ran cgroup-setup
+# before these tests.
+in_docker_pass() {
+	[ -e /.dockerenv ] || skip "only in the docker pass"
+}
+
+@test "docker pass: a cgroup namespace, whose root make cgroup-setup emptied into init" {
+	in_docker_pass
+	# Not the real root: only that has no cgroup.type.
+	[ -e /sys/fs/cgroup/cgroup.type ]
+	[ "$(findmnt -no FSROOT /sys/fs/cgroup)" = / ]
+	[ "$(cat /proc/self/cgroup)" = 0::/init ]
+	[ -z "$(cat /sys/fs/cgroup/cgroup.procs)" ]
+	local controllers
+	controllers=" $(cat /sys/fs/cgroup/cgroup.subtree_control) "
+	[[ $controllers == *" pids "* && $controllers == *" memory "* && $controllers == *" cpu "* ]]
+}
+
+@test "docker pass: make cgroup-setup has nothing more to do; make doctor's cgroups say OK" {
+	in_docker_pass
+	run make -s cgroup-setup
+	[ "$status" -eq 0 ]
+	[[ $output == "cgroup-setup: nothing to do: /sys/fs/cgroup already hands pids memory cpu down to its children" ]]
+	run make -s doctor
+	[[ $output == *"OK    cgroups      v2, a container's cgroup namespace: pids, memory and cpu limits can be set"* ]]
 }
