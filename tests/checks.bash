@@ -244,12 +244,15 @@ convention_usage() {
 		fail "\`container --help\`: no usage line on stdout: $output"
 }
 
+# The command's environment, as `env` prints it: a shell would set a
+# PATH of its own where none is.
 convention_default_path() {
-	LAST_CMD="container run sh -c 'echo \$PATH' (no PATH)"
-	capture timeout "$CTR_TIMEOUT" env -u PATH CFS_TEST_TOKEN="$TOKEN" "$BIN" run sh -c 'echo "PATH=$PATH"'
-	assert_line "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	PATH=/bin:/opt/x run_ctr sh -c 'echo "PATH=$PATH"'
-	assert_line "PATH=/bin:/opt/x"
+	LAST_CMD="container run env (no PATH)"
+	capture timeout "$CTR_TIMEOUT" env -u PATH CFS_TEST_TOKEN="$TOKEN" "$BIN" run env
+	assert_line "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" ||
+		fail "with no PATH in its environment, the command should get the usual one: set it (setenv) before exec"
+	PATH=/bin:/opt/x run_ctr env
+	assert_line "PATH=/bin:/opt/x" || fail "the command should get the container's PATH as it is"
 }
 
 # From step 2, creating namespaces needs root.  User nobody runs the
