@@ -30,7 +30,7 @@ CGROUP_ROOT=/sys/fs/cgroup
 # signal.  A program that hangs fails the test with a message, in time.
 CTR_TIMEOUT=${CTR_TIMEOUT:-20}
 START_TIMEOUT=10
-STOP_TIMEOUT=5
+STOP_TIMEOUT=${STOP_TIMEOUT:-5}
 
 # ---- running a container ----------------------------------------------------
 
@@ -76,7 +76,7 @@ capture() {
 }
 
 timed_ctr() {
-	timeout -k 5 "$CTR_TIMEOUT" env CFS_TEST_TOKEN="$TOKEN" "$BIN" "$@"
+	timeout -k 2 "$CTR_TIMEOUT" env CFS_TEST_TOKEN="$TOKEN" "$BIN" "$@"
 }
 
 # `start_ctr CMD...`: start a container in the background and wait until
@@ -393,12 +393,13 @@ token_pids() {
 }
 
 # Stop the container the test left running: TERM first, so that it can
-# clean up; then KILL.
+# clean up; then KILL (a test that failed because TERM did nothing need
+# not wait long again).
 stop_leftover_ctr() {
 	[[ -n ${CTR_PID-} ]] || return 0
 	if running "$CTR_PID"; then
 		kill -TERM "$CTR_PID" 2>/dev/null || true
-		wait_gone "$CTR_PID" "$STOP_TIMEOUT" || kill -KILL "$CTR_PID" 2>/dev/null || true
+		wait_gone "$CTR_PID" 2 || kill -KILL "$CTR_PID" 2>/dev/null || true
 	fi
 	wait "$CTR_PID" 2>/dev/null || true
 	CTR_PID=
