@@ -181,12 +181,14 @@ matches() {
 # make's or bats's variables (a make of its own would say "Entering
 # directory", a bats of its own would find bats's internals), and bats's
 # own directories out of PATH.  The test lock is passed on: the run that
-# started this one holds it (tests/lock.bash).
+# started this one holds it (tests/lock.bash).  So is WERROR: the tree
+# was built with it (CI), and a make without it would rebuild every step
+# for its changed flags, printing the compiler's command line.
 clean_env() {
 	local path
 	path=$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)
 	env -i PATH="$path" HOME="${HOME:-/root}" TERM="${TERM:-dumb}" \
-		${CFS_TESTS_LOCKED:+CFS_TESTS_LOCKED=1} "$@"
+		${CFS_TESTS_LOCKED:+CFS_TESTS_LOCKED=1} ${WERROR:+WERROR="$WERROR"} "$@"
 }
 
 check_console() {
