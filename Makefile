@@ -10,6 +10,11 @@ HELPERS := forkloop memhog cpuburn
 HELPER_BINS := $(HELPERS:%=build/helpers/%)
 ROOTFS_HELPERS := $(HELPERS:%=$(ROOTFS_DIR)/usr/local/bin/%)
 
+# The exercises beyond step 7 (TUTORIAL.md, "Exercises"): each a
+# reference solution kept as a patch against step7-cgroups/main.c.
+EXERCISES := pivot-root userns privileges netns
+EXERCISE_DIR := build/exercises
+
 STEP ?= 7
 CMD ?= /bin/sh
 
@@ -43,7 +48,8 @@ BUILD_FLAGS := build/flags
 
 .PHONY: FORCE all help rootfs test test-vm test-fresh run bench clean distclean test-deps test-env \
 	doctor cgroup-setup cgroup-ready $(NUMS:%=step%) $(NUMS:%=test-step%) $(NUMS:%=diff-step%) \
-	$(NUMS:%=trace-step%) test-mutants clean-cgroups lint check-asan check-valgrind
+	$(NUMS:%=trace-step%) test-mutants clean-cgroups lint check-asan check-valgrind \
+	test-exercises $(EXERCISES:%=test-exercise-%) $(EXERCISES:%=exercise-%)
 
 all: $(STEPS:%=%/container)
 
@@ -61,6 +67,12 @@ help:
 	@echo '                  service, in a Docker-like cgroup namespace)'
 	@echo 'make test-fresh   the README'"'"'s two commands on a fresh minimal Debian (debootstrap'
 	@echo '                  minbase under build/fresh/, only make, gcc, sudo), cloned in /root'
+	@echo 'make test-exercise-NAME'
+	@echo '                  an exercise'"'"'s tests and step 7'"'"'s (NAME: $(EXERCISES));'
+	@echo '                  BIN=path/to/container tests yours, else the reference solution'
+	@echo 'make exercise-NAME  build the reference solution: $(EXERCISE_DIR)/NAME/container'
+	@echo 'make test-exercises prove each exercise'"'"'s tests: they pass with its solution,'
+	@echo '                  fail for step 7, and step 7'"'"'s tests still pass'
 	@echo 'make diff-stepN   what step N adds: the diff from step N-1 (N = 2..7)'
 	@echo 'make trace-stepN  the system calls that build step N'"'"'s container (strace),'
 	@echo '                  and what step N adds to step N-1'"'"'s; as root'
@@ -138,6 +150,29 @@ test-vm: test-deps
 $(foreach n,$(NUMS),$(eval test-step$(n): test-env cgroup-ready $$(if $$(BIN),,$(call step_dir,$(n))/container) ; \
 	@$$(if $$(BIN),BIN="$$(abspath $$(BIN))" ROOTFS="$$(or $$(ROOTFS),$(ROOTFS_DIR))") \
 		tests/run tests/$(call step_dir,$(n)).bats))
+
+# An exercise's reference solution: step 7 with its patch applied, in a
+# scratch copy, built like the steps.
+$(EXERCISE_DIR)/%/main.c: step7-cgroups/main.c tests/exercises/%.patch
+	@mkdir -p $(@D)
+	patch -s --no-backup-if-mismatch -o $@ step7-cgroups/main.c tests/exercises/$*.patch
+$(EXERCISE_DIR)/%/container: $(EXERCISE_DIR)/%/main.c common/container.c common/container.h $(BUILD_FLAGS)
+	$(CONTAINER_CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< common/container.c
+.SECONDARY: $(EXERCISES:%=$(EXERCISE_DIR)/%/main.c)
+
+$(foreach e,$(EXERCISES),$(eval exercise-$(e): $(EXERCISE_DIR)/$(e)/container))
+
+# With BIN (a learner's program), only what the tests need is built.
+# Step 7's tests run too: an exercise adds to step 7, and keeps it.
+$(foreach e,$(EXERCISES),$(eval test-exercise-$(e): test-env cgroup-ready \
+	$$(if $$(BIN),,$(EXERCISE_DIR)/$(e)/container) ; \
+	@BIN="$$(abspath $$(or $$(BIN),$(EXERCISE_DIR)/$(e)/container))" \
+		ROOTFS="$$(or $$(ROOTFS),$(ROOTFS_DIR))" \
+		tests/run tests/exercise-$(e).bats tests/step7-cgroups.bats))
+
+test-exercises: test-env cgroup-ready step7-cgroups/container \
+	$(EXERCISES:%=$(EXERCISE_DIR)/%/container)
+	@ROOTFS='$(ROOTFS_DIR)' tests/exercises/run $(EXERCISES)
 
 # Each mutant is a copy of the programs with one mistake in it, built
 # with the same compiler and flags as the programs themselves.

@@ -64,10 +64,15 @@ check_signals_pass_on() {
 
 # ---- step 2: a hostname of its own -------------------------------------------------
 
+# A container that refuses the rename (one that drops CAP_SYS_ADMIN, as
+# the exercise "fewer privileges" does) keeps the host's name too: what
+# must not happen is a rename that reaches the host.
 check_hostname() {
 	run_ctr sh -c 'echo "hostname: $(hostname)"; hostname other && echo "renamed: $(hostname)"'
 	assert_line "hostname: container" || fail "inside, the hostname should be 'container': set it (sethostname) in a new UTS namespace"
-	assert_line "renamed: other" || fail "the command could not rename its host"
+	if [[ $stderr != *"hostname: sethostname: Operation not permitted"* ]]; then
+		assert_line "renamed: other" || fail "the command could not rename its host"
+	fi
 	assert_equal "$(hostname)" "$(<"$BATS_TEST_TMPDIR/before.hostname")" ||
 		fail "renaming inside renamed the host: give the container a UTS namespace of its own (CLONE_NEWUTS)"
 }
@@ -257,11 +262,17 @@ convention_default_path() {
 
 # From step 2, creating namespaces needs root.  User nobody runs the
 # program through a file descriptor the tests opened: it may be where
-# nobody cannot reach it (under /root, say).
+# nobody cannot reach it (under /root, say).  A program that runs
+# rootless (the exercise "a user namespace") may succeed instead, if
+# its command is root inside a user namespace of its own: nobody could
+# not have made the other namespaces otherwise.
 convention_not_root() {
-	LAST_CMD="container run true (as user nobody)"
+	LAST_CMD="container run id -u (as user nobody)"
 	capture timeout "$CTR_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		env CFS_TEST_TOKEN="$TOKEN" /proc/self/fd/8 run true 8<"$BIN"
+		env CFS_TEST_TOKEN="$TOKEN" /proc/self/fd/8 run id -u 8<"$BIN"
+	if ((status == 0)) && [[ $output == 0 ]]; then
+		return 0
+	fi
 	expect_error 125 "run as root" "run as an ordinary user, the container cannot be set up: exit 125, and say 'run as root'"
 }
 

@@ -312,7 +312,8 @@ detect_features() {
 	same_ns "$CMD_PID" $$ uts || FEAT_UTS=1
 	same_ns "$CMD_PID" $$ pid || FEAT_PID=1
 	same_ns "$CMD_PID" $$ mnt || FEAT_MNT=1
-	[[ $(readlink "/proc/$CMD_PID/root") == / ]] || FEAT_ROOT=1
+	# By inode, not by name: a root that pivot_root() made is "/" by name.
+	[[ $(stat -L -c %d:%i "/proc/$CMD_PID/root/") == $(stat -c %d:%i /) ]] || FEAT_ROOT=1
 	# mountinfo paths are relative to the process's root: a proc mount
 	# at "/proc", seen from a process with a root of its own, is the
 	# container's.
