@@ -154,6 +154,7 @@ $(foreach n,$(NUMS),$(eval test-step$(n): test-env cgroup-ready $$(if $$(BIN),,$
 # An exercise's reference solution: step 7 with its patch applied, in a
 # scratch copy, built like the steps.
 $(EXERCISE_DIR)/%/main.c: step7-cgroups/main.c tests/exercises/%.patch
+	@common/require-packages.sh patch
 	@mkdir -p $(@D)
 	patch -s --no-backup-if-mismatch -o $@ step7-cgroups/main.c tests/exercises/$*.patch
 $(EXERCISE_DIR)/%/container: $(EXERCISE_DIR)/%/main.c common/container.c common/container.h $(BUILD_FLAGS)
@@ -242,7 +243,7 @@ run: $(call step_dir,$(STEP))/container $(ROOTFS_MARK) cgroup-ready
 # ---- checkers (CI runs them after `make test`) -------------------------------
 
 lint:
-	@common/require-packages.sh cppcheck clang-format shellcheck
+	@common/require-packages.sh cppcheck clang-format shellcheck patch
 	tests/checkers/lint
 
 # The steps built with AddressSanitizer (and LeakSanitizer) and UBSan,
