@@ -15,16 +15,16 @@
 # are left out except for errors.
 set -euo pipefail
 
-repo=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
-cd "$repo"
-steps=(step1-exec step2-uts step3-pid step4-chroot step5-proc step6-mounts step7-cgroups)
-
 n=${1-}
 [[ $n =~ ^[1-7]$ ]] || { echo "usage: common/trace.sh N   (N = 1..7)" >&2; exit 2; }
 if [[ $(id -u) -ne 0 ]]; then
 	echo "trace: needs root, as the containers do (run: sudo make trace-step$n)" >&2
 	exit 1
 fi
+
+repo=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$repo"
+steps=(step1-exec step2-uts step3-pid step4-chroot step5-proc step6-mounts step7-cgroups)
 command -v strace >/dev/null || {
 	echo "trace: strace not found (Debian, Ubuntu: sudo apt-get install strace)" >&2
 	exit 1
