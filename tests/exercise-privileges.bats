@@ -115,7 +115,8 @@ status_field() {
 	start_ctr sh -c 'trap "go=1" USR1; while [ -z "$go" ]; do sleep 0.1; done
 		reboot -f; echo "reboot: returned $?"'
 	if same_ns "$CMD_PID" $$ pid || same_ns "$CMD_PID" 1 pid; then
-		kill -KILL "$CTR_PID"
+		# shellcheck disable=SC2046 # one PID a word
+		kill -KILL $(descendants "$CMD_PID") "$CMD_PID"
 		wait_ctr
 		fail "not trying reboot -f: the command is in the PID namespace of the tests, where reboot(2) would reboot this machine; give the container a PID namespace of its own (CLONE_NEWPID), as step 3 does"
 		return
