@@ -6,7 +6,7 @@ step_dir = $(filter step$(1)-%,$(STEPS))
 
 ROOTFS_DIR := $(CURDIR)/rootfs
 ROOTFS_MARK := $(ROOTFS_DIR)/container-rootfs
-HELPERS := forkloop memhog cpuburn
+HELPERS := forkloop memhog cpuburn keyring
 HELPER_BINS := $(HELPERS:%=build/helpers/%)
 ROOTFS_HELPERS := $(HELPERS:%=$(ROOTFS_DIR)/usr/local/bin/%)
 
@@ -43,6 +43,13 @@ ifeq ($(origin CC),default)
 MUSL_GCC := $(shell command -v musl-gcc 2>/dev/null)
 endif
 CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
+# Debian's musl-gcc sees musl's headers only: the kernel's, which an
+# exercise includes (<linux/seccomp.h>), are linux-libc-dev's, after them.
+ifneq ($(MUSL_GCC),)
+ifeq ($(CONTAINER_CC),$(MUSL_GCC))
+CONTAINER_CC += -idirafter /usr/include/$(shell $(CC) -print-multiarch) -idirafter /usr/include
+endif
+endif
 # The programs are rebuilt when the compiler or a flag changes.
 BUILD_FLAGS := build/flags
 
