@@ -44,10 +44,11 @@ MUSL_GCC := $(shell command -v musl-gcc 2>/dev/null)
 endif
 CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
 # Debian's musl-gcc sees musl's headers only: the kernel's, which an
-# exercise includes (<linux/seccomp.h>), are linux-libc-dev's, after them.
+# exercise includes (<linux/seccomp.h>), are linux-libc-dev's.  Searched
+# after musl's own; for gcc, they are in its path already.
 ifneq ($(MUSL_GCC),)
 ifeq ($(CONTAINER_CC),$(MUSL_GCC))
-CONTAINER_CC += -idirafter /usr/include/$(shell $(CC) -print-multiarch) -idirafter /usr/include
+CPPFLAGS += -idirafter /usr/include/$(shell $(CC) -print-multiarch) -idirafter /usr/include
 endif
 endif
 # The programs are rebuilt when the compiler or a flag changes.
