@@ -68,22 +68,24 @@ status_field() {
 	stop_ctr
 }
 
-@test "exercise privileges: from the host, the command has no_new_privs set (NoNewPrivs: 1)" {
+# `status_field_is FIELD VALUE WHAT`: in a container's command, from the
+# host, /proc/PID/status says "FIELD: VALUE"; else the failure says WHAT
+# to do.
+status_field_is() {
 	start_ctr sleep 30
-	local nnp
-	nnp=$(status_field "$CMD_PID" NoNewPrivs)
-	[[ $nnp == 1 ]] ||
-		fail "the command's /proc/PID/status says 'NoNewPrivs: ${nnp:-(none)}', expected 1: set it before exec (prctl PR_SET_NO_NEW_PRIVS), so that no setuid program gives privileges back"
+	local value
+	value=$(status_field "$CMD_PID" "$1")
+	[[ $value == "$2" ]] ||
+		fail "the command's /proc/PID/status says '$1: ${value:-(none)}', expected $2: $3"
 	stop_ctr
 }
 
+@test "exercise privileges: from the host, the command has no_new_privs set (NoNewPrivs: 1)" {
+	status_field_is NoNewPrivs 1 "set it before exec (prctl PR_SET_NO_NEW_PRIVS), so that no setuid program gives privileges back"
+}
+
 @test "exercise privileges: from the host, the command runs under a seccomp filter (Seccomp: 2)" {
-	start_ctr sleep 30
-	local mode
-	mode=$(status_field "$CMD_PID" Seccomp)
-	[[ $mode == 2 ]] ||
-		fail "the command's /proc/PID/status says 'Seccomp: ${mode:-(none)}', expected 2 (a filter): install a BPF filter (seccomp SECCOMP_SET_MODE_FILTER) before exec"
-	stop_ctr
+	status_field_is Seccomp 2 "(2 is a filter) install a BPF filter (seccomp SECCOMP_SET_MODE_FILTER) before exec"
 }
 
 @test "exercise privileges: inside, mknod of a character device is refused" {
