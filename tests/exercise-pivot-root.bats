@@ -170,6 +170,7 @@ shared_host() {
 	LAST_CMD="container run chroot-escape $host_file (with / shared)"
 	capture timeout 30 unshare -m bash -c 'shared_host "$1"' _ "$host_file"
 	if ! grep -qx 'status: 0\|status: 1' <<<"$output"; then
+		status=$(sed -n 's/^status: //p' <<<"$output")
 		set_up || return
 		fail "the container failed where / is shared: $output"
 	fi
