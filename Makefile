@@ -6,7 +6,7 @@ step_dir = $(filter step$(1)-%,$(STEPS))
 
 ROOTFS_DIR := $(CURDIR)/rootfs
 ROOTFS_MARK := $(ROOTFS_DIR)/container-rootfs
-HELPERS := forkloop memhog cpuburn keyring
+HELPERS := forkloop memhog cpuburn keyring chroot-escape
 HELPER_BINS := $(HELPERS:%=build/helpers/%)
 ROOTFS_HELPERS := $(HELPERS:%=$(ROOTFS_DIR)/usr/local/bin/%)
 
