@@ -176,3 +176,37 @@ userns_forbidden() {
 	assert_line "uid 0" || fail "run by user nobody, the command should be root inside (map 0 to the user's own ID, 65534)"
 	assert_line "hostname container" || fail "run by user nobody, the hostname inside should be 'container'"
 }
+
+# `no_userns_for_users CMD...`: run CMD as user nobody in a user
+# namespace of the test's own (identity-mapped, so nobody is 65534
+# there too) where user.max_user_namespaces is 0: the host's setting
+# stays as it is.  The inner bash is exec'ed only once the maps exist:
+# a process that exec's unmapped loses its capabilities.
+no_userns_for_users() {
+	unshare -U bash -c 'until [[ -n $(</proc/self/uid_map) ]]; do sleep 0.05; done
+		exec bash -c '\''echo 0 >/proc/sys/user/max_user_namespaces &&
+			exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"'\'' _ "$@"' _ "$@" &
+	local pid=$! i
+	# Until unshare has made its namespace, these files are ours.
+	for ((i = 0; i < 100; i++)); do
+		[[ $(readlink "/proc/$pid/ns/user") == "$(readlink /proc/self/ns/user)" ]] || break
+		sleep 0.05
+	done
+	if ! { echo "0 0 65536" >"/proc/$pid/gid_map" && echo "0 0 65536" >"/proc/$pid/uid_map"; }; then
+		kill "$pid"
+	fi
+	wait "$pid"
+}
+
+@test "exercise userns: run by a user where user.max_user_namespaces is 0: exit 125, naming the setting" {
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$ROOTFS_DIR/bin/sh" ||
+		skip "user nobody cannot reach $ROOTFS_DIR/bin/sh (a directory on its path is closed to others)"
+	LAST_CMD="container run true (as user nobody, with user.max_user_namespaces 0)"
+	capture timeout -k 2 "$CTR_TIMEOUT" bash -c "$(declare -f no_userns_for_users); no_userns_for_users \"\$@\"" _ \
+		env CFS_TEST_TOKEN="$TOKEN" /proc/self/fd/8 run true 8<"$BIN"
+	# Not expect_error: a line of its own may say there is no cgroup.
+	[ "$status" -eq 125 ] ||
+		fail "exit status $status, expected 125: where the kernel forbids users a user namespace, the container cannot be set up"
+	grep -i '^container: ' <<<"$stderr" | grep -q max_user_namespaces ||
+		fail "no error line 'container: ...' names the setting that forbids it, user.max_user_namespaces: say which settings may (a failed clone() cannot tell)"
+}
