@@ -134,7 +134,8 @@ TEST_PACKAGES := bats bats-assert bats-support procps strace
 test-env: $(ROOTFS_MARK) $(ROOTFS_HELPERS)
 	@common/require-packages.sh $(TEST_PACKAGES)
 
-test-deps: all test-env
+# The tutorial's transcripts run the exercises' solutions too.
+test-deps: all test-env $(EXERCISES:%=$(EXERCISE_DIR)/%/container)
 
 # TESTS: the files to run (tests/vm/init runs the VM's list this way).
 TESTS ?= tests/step*.bats tests/rootfs.bats tests/hardening.bats tests/trace.bats tests/tutorial.bats

@@ -9,9 +9,10 @@ setup_file() {
 	if [[ $(id -u) -ne 0 ]]; then
 		skip "needs root: the transcripts start containers (run: sudo make test)"
 	fi
-	# Build first, quietly: a rebuild inside a transcript would print the
-	# compiler's line, which the transcript does not show.
-	make -s -C "$REPO" all test-env >/dev/null
+	# Build first, quietly: a build inside a transcript (of a stale step,
+	# or of an exercise, with patch to install) would print lines that
+	# the transcript does not show.
+	make -s -C "$REPO" test-deps >/dev/null
 }
 
 
