@@ -20,11 +20,12 @@ setup_file() { step_setup_file step7-cgroups; }
 @test "so far: step 5: inside, ps lists PID 1 and ps itself, nothing else" { check_own_proc; }
 @test "so far: step 6: its /proc and its tmpfs on /mytemp stay inside, even where / is shared, as systemd makes it" { check_private_mounts; }
 
-# `limit_is PID FILE VALUE`: the cgroup file FILE of process PID holds VALUE.
+# `limit_is PID FILE VALUE [WHY]`: the cgroup file FILE of process PID
+# holds VALUE.
 limit_is() {
 	local file
 	file=$(cgroup_file "$1" "$2") || fail "the command is in no cgroup with a $2 file: join the container's cgroup (write to cgroup.procs)" || return
-	assert_equal "$(<"$file")" "$3" || fail "$file should hold $3"
+	assert_equal "$(<"$file")" "$3" || fail "$file should hold $3${4:+: $4}"
 }
 
 @test "step 7: from the host, the command's cgroup limits it to 20 tasks, 64 MiB and half a CPU" {
@@ -35,11 +36,13 @@ limit_is() {
 		limit_is "$CMD_PID" memory.max 67108864
 		limit_is "$CMD_PID" cpu.max "50000 100000"
 		# No swap on top, where the kernel accounts for it.
-		! cgroup_file "$CMD_PID" memory.swap.max 2>/dev/null || limit_is "$CMD_PID" memory.swap.max 0
+		! cgroup_file "$CMD_PID" memory.swap.max 2>/dev/null || limit_is "$CMD_PID" memory.swap.max 0 \
+			"write it too, or the command can use swap on top of its 64 MiB"
 	else
 		limit_is "$CMD_PID" memory.limit_in_bytes 67108864
 		! cgroup_file "$CMD_PID" memory.memsw.limit_in_bytes 2>/dev/null ||
-			limit_is "$CMD_PID" memory.memsw.limit_in_bytes 67108864
+			limit_is "$CMD_PID" memory.memsw.limit_in_bytes 67108864 \
+			"memory and swap together: write it too, or the command can use swap on top of its 64 MiB"
 		limit_is "$CMD_PID" cpu.cfs_quota_us 50000
 		limit_is "$CMD_PID" cpu.cfs_period_us 100000
 	fi
