@@ -292,3 +292,16 @@ convention_missing_rootfs() {
 	[[ $stderr == *"make rootfs"* || $stderr == *ROOTFS* ]] ||
 		fail "the error does not say what to do: 'run make rootfs or set ROOTFS'"
 }
+
+# `exercise_start_hint NAME`: for exercise NAME's file, before the harness
+# starts its first container.  A program that cannot set one up fails every
+# test, with the hint the file's error_hint() gives for its error line.
+exercise_start_hint() {
+	[[ $(id -u) -eq 0 ]] || return 0
+	local bin=${BIN:-$REPO/build/exercises/$1/container} error
+	[[ -x $bin ]] || return 0
+	error=$(timeout -k 2 "$CTR_TIMEOUT" env CFS_TEST_TOKEN="start-hint-$$" "$bin" run true 2>&1 >/dev/null </dev/null |
+		grep -i '^container: ' | head -n 1) || true
+	[[ -n $error ]] || return 0
+	fail "the container could not be set up: $error: $(error_hint "$error")"
+}

@@ -13,7 +13,7 @@ load checks
 setup_file() {
 	# The root filesystem before any container of this file used it.
 	find "$ROOTFS_DIR" 2>/dev/null | sort >"$BATS_FILE_TMPDIR/rootfs.start"
-	start_hint
+	exercise_start_hint pivot-root
 	step_setup_file build/exercises/pivot-root
 }
 
@@ -29,18 +29,6 @@ error_hint() {
 		;;
 	*) echo "see the error, and TUTORIAL.md's pitfalls of this exercise" ;;
 	esac
-}
-
-# Before the harness starts its first container: one that cannot be set
-# up fails every test, with a hint for its error.
-start_hint() {
-	[[ $(id -u) -eq 0 ]] || return 0
-	local bin=${BIN:-$REPO/build/exercises/pivot-root/container} error
-	[[ -x $bin ]] || return 0
-	error=$(timeout -k 2 "$CTR_TIMEOUT" env CFS_TEST_TOKEN="start-hint-$$" "$bin" run true 2>&1 >/dev/null </dev/null |
-		grep -i '^container: ' | head -n 1) || true
-	[[ -n $error ]] || return 0
-	fail "the container could not be set up: $error: $(error_hint "$error")"
 }
 
 # After a container that should have run: if it could not be set up,

@@ -18,7 +18,7 @@ load checks
 MAPPED=100000
 
 setup_file() {
-	start_hint
+	exercise_start_hint userns
 	step_setup_file build/exercises/userns
 }
 
@@ -44,18 +44,6 @@ error_hint() {
 		;;
 	*) echo "see the error, and TUTORIAL.md's pitfalls of this exercise" ;;
 	esac
-}
-
-# Before the harness starts its first container: one that cannot be set
-# up fails every test, with a hint for its error.
-start_hint() {
-	[[ $(id -u) -eq 0 ]] || return 0
-	local bin=${BIN:-$REPO/build/exercises/userns/container} error
-	[[ -x $bin ]] || return 0
-	error=$(timeout -k 2 "$CTR_TIMEOUT" env CFS_TEST_TOKEN="start-hint-$$" "$bin" run true 2>&1 >/dev/null </dev/null |
-		grep -i '^container: ' | head -n 1) || true
-	[[ -n $error ]] || return 0
-	fail "the container could not be set up: $error: $(error_hint "$error")"
 }
 
 # `ids_of PID Uid|Gid`: the real, effective, saved and filesystem IDs
