@@ -36,13 +36,14 @@ limit_is() {
 		limit_is "$CMD_PID" memory.max 67108864
 		limit_is "$CMD_PID" cpu.max "50000 100000"
 		# No swap on top, where the kernel accounts for it.
-		! cgroup_file "$CMD_PID" memory.swap.max 2>/dev/null || limit_is "$CMD_PID" memory.swap.max 0 \
-			"write it too, or the command can use swap on top of its 64 MiB"
+		! cgroup_file "$CMD_PID" memory.swap.max 2>/dev/null ||
+			limit_is "$CMD_PID" memory.swap.max 0 \
+				"write it too, or the command can use swap on top of its 64 MiB"
 	else
 		limit_is "$CMD_PID" memory.limit_in_bytes 67108864
 		! cgroup_file "$CMD_PID" memory.memsw.limit_in_bytes 2>/dev/null ||
 			limit_is "$CMD_PID" memory.memsw.limit_in_bytes 67108864 \
-			"memory and swap together: write it too, or the command can use swap on top of its 64 MiB"
+				"memory and swap together: write it too, or the command can use swap on top of its 64 MiB"
 		limit_is "$CMD_PID" cpu.cfs_quota_us 50000
 		limit_is "$CMD_PID" cpu.cfs_period_us 100000
 	fi
