@@ -24,7 +24,7 @@ fi
 
 repo=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$repo"
-steps=(step1-exec step2-uts step3-pid step4-chroot step5-proc step6-mounts step7-cgroups)
+steps=(step[1-9]-*)
 command -v strace >/dev/null || {
 	echo "trace: strace not found (Debian, Ubuntu: sudo apt-get install strace)" >&2
 	exit 1

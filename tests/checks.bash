@@ -58,8 +58,8 @@ check_signals_reset() {
 }
 
 check_signals_pass_on() {
-	signal_reaches_command TERM
-	signal_reaches_command INT
+	local sig
+	for sig in TERM INT HUP QUIT; do signal_reaches_command "$sig" || return; done
 }
 
 # ---- step 2: a hostname of its own -------------------------------------------------
@@ -158,7 +158,7 @@ systemd_like() {
 	mount --bind "$ROOTFS_DIR" "$ROOTFS_DIR"
 	local out=$BATS_TEST_TMPDIR/shared.out pid i before
 	before=$(awk '{ print $5 }' /proc/self/mountinfo | sort)
-	CFS_TEST_TOKEN=$TOKEN "$BIN" run sh -c 'm=/proc/self/mountinfo
+	TEST_TOKEN=$TOKEN "$BIN" run sh -c 'm=/proc/self/mountinfo
 		grep -q " /proc .* - proc " $m && echo "/proc proc"
 		grep -q " /mytemp .* - tmpfs " $m && echo "/mytemp tmpfs"
 		echo ready; exec sleep 30' </dev/null >"$out" 2>&1 &
@@ -253,7 +253,7 @@ convention_usage() {
 # PATH of its own where none is.
 convention_default_path() {
 	LAST_CMD="container run env (no PATH)"
-	capture timeout "$CTR_TIMEOUT" env -u PATH CFS_TEST_TOKEN="$TOKEN" "$BIN" run env
+	capture timeout "$CTR_TIMEOUT" env -u PATH TEST_TOKEN="$TOKEN" "$BIN" run env
 	assert_line "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" ||
 		fail "with no PATH in its environment, the command should get the usual one: set it (setenv) before exec"
 	PATH=/opt/x:/usr/bin:/bin run_ctr env
@@ -269,7 +269,7 @@ convention_default_path() {
 convention_not_root() {
 	LAST_CMD="container run id -u (as user nobody)"
 	capture timeout "$CTR_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		env CFS_TEST_TOKEN="$TOKEN" /proc/self/fd/8 run id -u 8<"$BIN"
+		env TEST_TOKEN="$TOKEN" /proc/self/fd/8 run id -u 8<"$BIN"
 	if ((status == 0)) && [[ $output == 0 ]]; then
 		return 0
 	fi
@@ -293,6 +293,15 @@ convention_missing_rootfs() {
 		fail "the error does not say what to do: 'run make rootfs or set ROOTFS'"
 }
 
+# An empty, read-only /sys/fs/cgroup, as on a host without cgroupfs
+# for these controllers; in a mount namespace of the test's own.
+convention_no_cgroup() {
+	LAST_CMD="container run true (with an empty /sys/fs/cgroup)"
+	capture unshare -m bash -c 'mount -t tmpfs -o ro none /sys/fs/cgroup &&
+		TEST_TOKEN=$2 timeout 20 "$1" run true' _ "$BIN" "$TOKEN"
+	expect_error 125 /sys/fs/cgroup "a cgroup that cannot be made: exit 125"
+}
+
 # `exercise_start_hint NAME`: for exercise NAME's file, before the harness
 # starts its first container.  A program that cannot set one up fails every
 # test, with the hint the file's error_hint() gives for its error line.
@@ -300,7 +309,7 @@ exercise_start_hint() {
 	[[ $(id -u) -eq 0 ]] || return 0
 	local bin=${BIN:-$REPO/build/exercises/$1/container} error
 	[[ -x $bin ]] || return 0
-	error=$(timeout -k 2 "$CTR_TIMEOUT" env CFS_TEST_TOKEN="start-hint-$$" "$bin" run true 2>&1 >/dev/null </dev/null |
+	error=$(timeout -k 2 "$CTR_TIMEOUT" env TEST_TOKEN="start-hint-$$" "$bin" run true 2>&1 >/dev/null </dev/null |
 		grep -i '^container: ' | head -n 1) || true
 	[[ -n $error ]] || return 0
 	fail "the container could not be set up: $error: $(error_hint "$error")"

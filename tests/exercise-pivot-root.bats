@@ -145,7 +145,7 @@ shared_host() {
 	mount --bind "$ROOTFS_DIR" "$ROOTFS_DIR" || return
 	local before status=0
 	before=$(awk '{ print $5 }' /proc/self/mountinfo | sort)
-	CFS_TEST_TOKEN=$TOKEN timeout -k 2 "$CTR_TIMEOUT" "$BIN" run chroot-escape "$1" </dev/null || status=$?
+	TEST_TOKEN=$TOKEN timeout -k 2 "$CTR_TIMEOUT" "$BIN" run chroot-escape "$1" </dev/null || status=$?
 	echo "status: $status"
 	comm -13 <(echo "$before") <(awk '{ print $5 }' /proc/self/mountinfo | sort) | sed 's/^/host: /'
 }

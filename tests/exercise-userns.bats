@@ -78,9 +78,9 @@ maps_root() {
 @test "exercise userns: from the host, the command has none of the host's groups" {
 	# The tests' root may have no supplementary groups: the program
 	# gets two of the host's, root (0) and adm (4), to drop.
-	export CFS_USERNS_BIN=$BIN
+	export USERNS_BIN=$BIN
 	local wrapper=$BATS_TEST_TMPDIR/with-groups
-	printf '#!/bin/sh\nexec setpriv --groups=0,4 "$CFS_USERNS_BIN" "$@"\n' >"$wrapper"
+	printf '#!/bin/sh\nexec setpriv --groups=0,4 "$USERNS_BIN" "$@"\n' >"$wrapper"
 	chmod +x "$wrapper"
 	BIN=$wrapper start_ctr sleep 30
 	local groups group
@@ -151,7 +151,7 @@ userns_forbidden() {
 		skip "user nobody cannot reach $ROOTFS_DIR/bin/sh (a directory on its path is closed to others)"
 	LAST_CMD="container run sh -c 'id -u; hostname' (as user nobody)"
 	capture timeout -k 2 "$CTR_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		env CFS_TEST_TOKEN="$TOKEN" /proc/self/fd/8 run sh -c 'echo "uid $(id -u)"; echo "hostname $(hostname)"' 8<"$BIN"
+		env TEST_TOKEN="$TOKEN" /proc/self/fd/8 run sh -c 'echo "uid $(id -u)"; echo "hostname $(hostname)"' 8<"$BIN"
 	local error hint="a user may map only his own IDs, '0 UID 1'"
 	error=$(grep -i '^container: ' <<<"$stderr" | tail -n 1) || true
 	case ${error,,} in
@@ -191,7 +191,7 @@ no_userns_for_users() {
 		skip "user nobody cannot reach $ROOTFS_DIR/bin/sh (a directory on its path is closed to others)"
 	LAST_CMD="container run true (as user nobody, with user.max_user_namespaces 0)"
 	capture timeout -k 2 "$CTR_TIMEOUT" bash -c "$(declare -f no_userns_for_users); no_userns_for_users \"\$@\"" _ \
-		env CFS_TEST_TOKEN="$TOKEN" /proc/self/fd/8 run true 8<"$BIN"
+		env TEST_TOKEN="$TOKEN" /proc/self/fd/8 run true 8<"$BIN"
 	# Not expect_error: a line of its own may say there is no cgroup.
 	[ "$status" -eq 125 ] ||
 		fail "exit status $status, expected 125: where the kernel forbids users a user namespace, the container cannot be set up"

@@ -10,8 +10,6 @@
 load lib
 load checks
 
-STEPS=(step1-exec step2-uts step3-pid step4-chroot step5-proc step6-mounts step7-cgroups)
-
 setup_file() {
 	if [[ $(id -u) -ne 0 ]]; then
 		skip "needs root: namespaces, mounts and cgroups (run: sudo make test)"
@@ -39,7 +37,7 @@ each_step() {
 	BIN=$REPO/step7-cgroups/container
 	local i pids=() out=$BATS_TEST_TMPDIR name groups
 	for ((i = 1; i <= 20; i++)); do
-		CFS_TEST_TOKEN=$TOKEN timeout 60 "$BIN" run sh -c "hostname c$i; sleep 1; echo \$(hostname) \$(cat /proc/self/cgroup | grep -c container-); exit $i" \
+		TEST_TOKEN=$TOKEN timeout 60 "$BIN" run sh -c "hostname c$i; sleep 1; echo \$(hostname) \$(cat /proc/self/cgroup | grep -c container-); exit $i" \
 			>"$out/$i.out" 2>"$out/$i.err" &
 		pids+=($!)
 	done
@@ -166,7 +164,7 @@ some_exit_codes() {
 	local code got
 	for ((code = 0; code < 256; code++)); do
 		got=0
-		CFS_TEST_TOKEN=$TOKEN timeout 20 "$BIN" run sh -c "exit $code" 2>/dev/null || got=$?
+		TEST_TOKEN=$TOKEN timeout 20 "$BIN" run sh -c "exit $code" 2>/dev/null || got=$?
 		[ "$got" -eq "$code" ] || fail "exit $code: got $got"
 	done
 }

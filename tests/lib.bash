@@ -18,7 +18,9 @@ bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 
-REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The steps, in order: the folders step1-exec ... step7-cgroups.
+mapfile -t STEPS < <(cd "$REPO" && printf '%s\n' step[1-9]-*)
 # The root filesystem the containers use: $ROOTFS, as the programs see it.
 # Another program than this repository's (BIN) has none built in: it is
 # given this repository's.
@@ -39,7 +41,7 @@ STOP_TIMEOUT=${STOP_TIMEOUT:-5}
 # environment): a process that still carries it after the test is a
 # leftover, wherever it was reparented to.
 ctr() {
-	CFS_TEST_TOKEN=$TOKEN "$BIN" "$@"
+	TEST_TOKEN=$TOKEN "$BIN" "$@"
 }
 
 # `run_ctr [--stdin TEXT] CMD...`: run a container to its end, with
@@ -76,7 +78,7 @@ capture() {
 }
 
 timed_ctr() {
-	timeout -k 2 "$CTR_TIMEOUT" env CFS_TEST_TOKEN="$TOKEN" "$BIN" "$@"
+	timeout -k 2 "$CTR_TIMEOUT" env TEST_TOKEN="$TOKEN" "$BIN" "$@"
 }
 
 # `start_ctr CMD...`: start a container in the background and wait until
@@ -89,7 +91,7 @@ start_ctr() {
 	LAST_CMD="container run $*"
 	# A simple command, not the ctr function: $! must be the container
 	# program itself, not a subshell around it.
-	CFS_TEST_TOKEN=$TOKEN "$BIN" run "$@" </dev/null >"$CTR_OUT" 2>"$CTR_ERR" &
+	TEST_TOKEN=$TOKEN "$BIN" run "$@" </dev/null >"$CTR_OUT" 2>"$CTR_ERR" &
 	CTR_PID=$!
 	CMD_PID=
 	local i
@@ -389,7 +391,7 @@ empty_cgroup() {
 
 # The PIDs of the processes that carry $TOKEN.
 token_pids() {
-	grep -lz "^CFS_TEST_TOKEN=$TOKEN\$" /proc/[0-9]*/environ 2>/dev/null |
+	grep -lz "^TEST_TOKEN=$TOKEN\$" /proc/[0-9]*/environ 2>/dev/null |
 		sed 's|^/proc/\([0-9]*\)/environ$|\1|' | sort -n
 }
 
@@ -457,7 +459,7 @@ lib_setup() {
 	TOKEN=cfs-test-$$-$BATS_TEST_NUMBER-$RANDOM
 	CTR_PID=
 	LAST_CMD=
-	if [[ -n ${CFS_FAIL_FAST-} && -e $BATS_RUN_TMPDIR/failed ]]; then
+	if [[ -n ${TESTS_FAIL_FAST-} && -e $BATS_RUN_TMPDIR/failed ]]; then
 		skip "an earlier test failed (tests/run --fail-fast)"
 	fi
 	snapshot "$BATS_TEST_TMPDIR/before"
@@ -474,7 +476,7 @@ lib_teardown() {
 		echo "$left"
 		status=1
 	fi
-	if ((status)) && [[ -n ${CFS_FAIL_FAST-} ]]; then
+	if ((status)) && [[ -n ${TESTS_FAIL_FAST-} ]]; then
 		touch "$BATS_RUN_TMPDIR/failed"
 	fi
 	return "$status"

@@ -2,11 +2,11 @@
 # machine's cgroups and mounts before and after each test, and another
 # run's containers would show up there.  `take_test_lock` waits for the
 # lock (saying so) and holds it until the calling script exits; the
-# scripts it runs see CFS_TESTS_LOCKED and do not take it again.
+# scripts it runs see TESTS_LOCKED and do not take it again.
 # shellcheck shell=bash
 
 take_test_lock() {
-	[[ -z ${CFS_TESTS_LOCKED-} && $(id -u) -eq 0 ]] || return 0
+	[[ -z ${TESTS_LOCKED-} && $(id -u) -eq 0 ]] || return 0
 	local lock=/run/lock/containers-from-scratch-tests.lock
 	[[ -d ${lock%/*} ]] || lock=/tmp/${lock##*/}
 	exec 9>"$lock"
@@ -14,5 +14,5 @@ take_test_lock() {
 		echo "${0##*/}: another test run holds $lock; waiting for it to end" >&2
 		flock 9
 	fi
-	export CFS_TESTS_LOCKED=1
+	export TESTS_LOCKED=1
 }

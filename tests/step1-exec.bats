@@ -10,13 +10,13 @@ load checks
 
 setup_file() { step_setup_file step1-exec; }
 
+# bats test_tags=so-far
 @test "step 1: the command runs: its output, input and exit status pass through" { check_runs_command; }
 
-@test "step 1: signals sent to the container program reach the command" {
-	local sig
-	for sig in TERM INT HUP QUIT; do signal_reaches_command "$sig"; done
-}
+# bats test_tags=so-far
+@test "step 1: signals sent to the container program reach the command" { check_signals_pass_on; }
 
+# bats test_tags=so-far
 @test "step 1: the command starts with no signal blocked or ignored" { check_signals_reset; }
 
 @test "step 1: from the host, the command runs under the container program" {
@@ -49,9 +49,3 @@ setup_file() { step_setup_file step1-exec; }
 	assert_line "$CTR_PID"
 	stop_ctr
 }
-
-@test "convention: narration on stderr, the command's output alone on stdout" { convention_narration; }
-@test "convention: a command killed by signal N: exit status 128+N" { convention_signal_status; }
-@test "convention: not found: 127; cannot execute: 126; one line 'container: ...' naming it" { convention_exec_errors; }
-@test "convention: a bad command line: exit 2 and the usage line; --help: exit 0" { convention_usage; }
-@test "convention: without PATH, the command gets the usual default" { convention_default_path; }

@@ -3,7 +3,7 @@
 # code's, its transcripts are what the programs print, each step's tests
 # catch that step's feature, and `make doctor` says what is wrong.
 
-load lib
+load ../tests/lib
 
 setup_file() {
 	if [[ $(id -u) -ne 0 ]]; then
@@ -12,16 +12,16 @@ setup_file() {
 	# Build first, quietly: a build inside a transcript (of a stale step,
 	# or of an exercise, with patch to install) would print lines that
 	# the transcript does not show.
-	make -s -C "$REPO" test-deps >/dev/null
+	make -s -C "$REPO/lab" built >/dev/null
 }
 
 
 @test "tutorial: every diff block is the real diff -u between two steps" {
-	"$REPO/tests/tutorial.sh" diffs
+	"$REPO/lab/tutorial.sh" diffs
 }
 
 @test "tutorial: step 1's listing is step1-exec/main.c" {
-	"$REPO/tests/tutorial.sh" files
+	"$REPO/lab/tutorial.sh" files
 }
 
 # The lesson is the text before the section for instructors.
@@ -44,27 +44,26 @@ lesson() {
 	assert_equal "$c" "$commands"
 }
 
-@test "tutorial: step 1's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 1; }
-@test "tutorial: step 2's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 2; }
-@test "tutorial: step 3's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 3; }
-@test "tutorial: step 4's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 4; }
-@test "tutorial: step 5's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 5; }
-@test "tutorial: step 6's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 6; }
-@test "tutorial: step 7's transcripts print what they show" { "$REPO/tests/tutorial.sh" console 7; }
-@test "tutorial: the instructors' transcripts print what they show" { "$REPO/tests/tutorial.sh" console 0; }
+@test "tutorial: step 1's transcripts print what they show" { "$REPO/lab/tutorial.sh" console 1; }
+@test "tutorial: step 2's transcripts print what they show" { "$REPO/lab/tutorial.sh" console 2; }
+@test "tutorial: step 3's transcripts print what they show" { "$REPO/lab/tutorial.sh" console 3; }
+@test "tutorial: step 4's transcripts print what they show" { "$REPO/lab/tutorial.sh" console 4; }
+@test "tutorial: step 5's transcripts print what they show" { "$REPO/lab/tutorial.sh" console 5; }
+@test "tutorial: step 6's transcripts print what they show" { "$REPO/lab/tutorial.sh" console 6; }
+@test "tutorial: step 7's transcripts print what they show" { "$REPO/lab/tutorial.sh" console 7; }
+@test "tutorial: the instructors' transcripts print what they show" { "$REPO/lab/tutorial.sh" console 0; }
 
 # `step_suite N M [OPTION]`: step N's tests against step M's program, as a
 # learner runs `make test-stepN BIN=...`; a clean environment, so that
 # nothing of this bats run leaks into that one.
 step_suite() {
-	local steps=(step1-exec step2-uts step3-pid step4-chroot step5-proc step6-mounts step7-cgroups)
 	# bats puts its own libexec first in PATH; the nested run must find
 	# the bats command itself.
 	local path
 	path=$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)
 	# This run holds the test lock already (tests/lock.bash).
-	env -i PATH="$path" HOME="${HOME:-/root}" BIN="$REPO/${steps[$2 - 1]}/container" CFS_TESTS_LOCKED=1 \
-		"$REPO/tests/run" "${@:3}" "$REPO/tests/${steps[$1 - 1]}.bats" >"$BATS_TEST_TMPDIR/suite.log" 2>&1
+	env -i PATH="$path" HOME="${HOME:-/root}" BIN="$REPO/${STEPS[$2 - 1]}/container" TESTS_LOCKED=1 \
+		"$REPO/tests/run" "${@:3}" "$REPO/tests/${STEPS[$1 - 1]}.bats" >"$BATS_TEST_TMPDIR/suite.log" 2>&1
 }
 
 # Step N's tests pass for step 7's program, which isolates everything

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Keeps TUTORIAL.md true to the code.
 #
-#   tests/tutorial.sh diffs [--fix]   every ```diff block must be the real
+#   lab/tutorial.sh diffs [--fix]   every ```diff block must be the real
 #                                     `diff -u A B` it names (--fix: rewrite
 #                                     the blocks from the code)
-#   tests/tutorial.sh files           a code block after <!-- file: PATH -->
+#   lab/tutorial.sh files           a code block after <!-- file: PATH -->
 #                                     must be that file; after <!-- excerpt:
 #                                     PATH FUNCTION... --> those functions of
 #                                     it, each with the comment above it
-#   tests/tutorial.sh console N       run the ```console blocks of section
+#   lab/tutorial.sh console N       run the ```console blocks of section
 #                                     "## Step N" (0: the other sections)
 #                                     and compare what they print
 #
@@ -79,7 +79,7 @@ check_diffs() {
 				replace_block "$block" <(real_diff "$from" "$to")
 				echo "TUTORIAL.md:$block: updated the diff of $from and $to"
 			else
-				echo "TUTORIAL.md:$block: not the diff of $from and $to (tests/tutorial.sh diffs --fix):" >&2
+				echo "TUTORIAL.md:$block: not the diff of $from and $to (lab/tutorial.sh diffs --fix):" >&2
 				diff -u "$work/$block" <(real_diff "$from" "$to") >&2 || true
 				bad=1
 			fi
@@ -188,7 +188,7 @@ clean_env() {
 	local path
 	path=$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)
 	env -i PATH="$path" HOME="${HOME:-/root}" TERM="${TERM:-dumb}" \
-		${CFS_TESTS_LOCKED:+CFS_TESTS_LOCKED=1} ${WERROR:+WERROR="$WERROR"} "$@"
+		${TESTS_LOCKED:+TESTS_LOCKED=1} ${WERROR:+WERROR="$WERROR"} "$@"
 }
 
 check_console() {
@@ -226,7 +226,7 @@ diffs) check_diffs "${2-}" ;;
 files) check_files ;;
 console) check_console "${2:?section number}" ;;
 *)
-	echo "usage: tests/tutorial.sh diffs [--fix] | files | console N" >&2
+	echo "usage: lab/tutorial.sh diffs [--fix] | files | console N" >&2
 	exit 2
 	;;
 esac

@@ -3,11 +3,11 @@
 # plain /bin/true, chroot (the floor), unshare, crun and runc.  Each runs
 # /bin/true in the same root filesystem.  Writes OUT/bench.md (a
 # markdown table with notes), OUT/bench.png (if gnuplot is there) and
-# the raw samples; tests/bench/README.md describes them.
+# the raw samples; lab/bench/README.md describes them.
 #
 # It measures and asserts nothing: it is not a test.
 #
-# usage: tests/bench/bench.sh RUNBENCH [STEP7_GLIBC]   (as root; from make bench)
+# usage: lab/bench/bench.sh RUNBENCH [STEP7_GLIBC]   (as root; from make bench)
 # STEP7_GLIBC: step 7 built with glibc, for a row of its own.
 # environment: RUNS (500), WARMUP (20), OUT (build/bench), ROOTFS
 set -euo pipefail
@@ -276,7 +276,7 @@ host_mounts=$(wc -l </proc/self/mountinfo)
 	echo
 	echo "## How it was measured"
 	echo
-	echo "- \`tests/bench/runbench\` runs every command once per round, in an order shuffled anew each round, so that a machine getting slower or faster hits every command alike; $WARMUP rounds first are not counted. Output goes to /dev/null."
+	echo "- \`lab/bench/runbench\` runs every command once per round, in an order shuffled anew each round, so that a machine getting slower or faster hits every command alike; $WARMUP rounds first are not counted. Output goes to /dev/null."
 	echo "- *median*, *min–max*: wall time from just before \`fork()\` to just after \`wait4()\` returns (CLOCK_MONOTONIC), so it includes starting the command, everything it does, and tearing down what it made. × chroot: median over the median of \`chroot rootfs /bin/true\`, the floor: a program that changes root and runs busybox's \`true\`. Steps 1–3 run the host's \`/bin/true\` (no root filesystem yet), steps 4–7 busybox's."
 	echo "- *CPU*: median user + system time of the command and every process it (or they) waited for. Kernel work done later, elsewhere (freeing a namespace or a cgroup after an RCU grace period) is not in it, but waits for it are in the wall time."
 	echo "- *peak RSS*: \`ru_maxrss\` from \`wait4()\`: the peak resident memory of the largest **single** process of the command's tree (the kernel keeps the maximum over waited-for descendants; it is not a sum). It counts mapped pages of shared libraries and of the program file. The forked child counts until it execs: runbench is static and small, and such a child that exits instead peaks at $child_rss KiB. The RSS of a dynamically linked program varies from run to run (address space layout randomisation): the table gives the median and, in brackets, the maximum. The row \`rootfs/bin/true\` is busybox's \`true\` alone: a floor for the RSS of every row that runs it (all but /bin/true and steps 1–3)."

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # A quick look at the test VMs themselves (about a minute), not part of
-# `make test-vm`: after changing tests/vm/, run
-#   tests/vm/run tests/vm/selftest.bats
+# `make test-vm`: after changing lab/vm/, run
+#   lab/vm/run lab/vm/selftest.bats
 
 bats_require_minimum_version 1.5.0
 
@@ -40,7 +40,7 @@ bats_require_minimum_version 1.5.0
 	wait
 }
 
-# The docker pass (tests/vm/init), where `make test` ran cgroup-setup
+# The docker pass (lab/vm/init), where `make test` ran cgroup-setup
 # before these tests.
 in_docker_pass() {
 	[ -e /.dockerenv ] || skip "only in the docker pass"
