@@ -47,14 +47,14 @@ view() { stat -L -c %d:%i "/proc/$1/ns/pid" "/proc/$1/ns/uts" "/proc/$1/root/" 2
 
 # Every process: its parent and its view.  Kernel threads (kthreadd,
 # PID 2, and its children) have no view to look at.
-declare -A PARENT VIEW KIDS TOP
+declare -A PARENT=() VIEW=() KIDS=() TOP=()
 for dir in /proc/[0-9]*; do
 	pid=${dir#/proc/}
-	{ stat=$(<"$dir/stat"); } 2>/dev/null || continue # gone meanwhile
+	{ read -r stat <"$dir/stat"; } 2>/dev/null || continue # gone meanwhile
 	read -r _ ppid _ <<<"${stat##*) }"                 # after "(comm) "
 	[[ $pid != 2 && $ppid != 2 ]] || continue
-	VIEW[$pid]=$(view "$pid") || continue
-	PARENT[$pid]=$ppid KIDS[$ppid]+=" $pid"
+	v=$(view "$pid") || continue
+	VIEW[$pid]=$v PARENT[$pid]=$ppid KIDS[$ppid]+=" $pid"
 done
 # Where PID 1 keeps its namespaces from us (in a sandbox, as a VM's
 # agent may), the host is this tool's own view: it runs on the host.
@@ -76,7 +76,9 @@ for pid in $(printf '%s\n' "${!PARENT[@]}" | sort -n); do
 	if [[ $# -eq 1 ]]; then
 		[[ $pid == "$1" ]] || continue
 		c=$pid # up to the first process with a view of its own
-		while [[ ${VIEW[${PARENT[$c]}]-$host} != "$host" ]]; do c=${PARENT[$c]}; done
+		while [[ -n ${VIEW[${PARENT[$c]:-0}]-} && ${VIEW[${PARENT[$c]}]} != "$host" ]]; do
+			c=${PARENT[$c]}
+		done
 		if [[ ${VIEW[$c]} != "$host" || -z ${KIDS[$c]-} ]]; then TOP[$c]=${PARENT[$c]}
 		else TOP[$(kids "$c" | head -n 1)]=$c; fi
 	elif [[ ${VIEW[$pid]} != "$host" && ${VIEW[${PARENT[$pid]}]-} == "$host" &&
@@ -127,11 +129,13 @@ cgroup_dir() {
 		v2 && $1 == 0 { print "/sys/fs/cgroup" p }
 		!v2 && ("," $2 ",") ~ ("," c ",") { print "/sys/fs/cgroup/" c p }' "/proc/$1/cgroup"
 }
+# A file's contents, or "?" if it is gone (its process ended meanwhile).
+get() { cat "$1" 2>/dev/null || echo '?'; }
 mib() { awk -v b="$1" 'BEGIN { if (b > 2^60) print "no limit"; else printf "%.1f MiB\n", b / 2^20 }'; }
 
 # `cgroup C T`: C's cgroup, its limits and what it uses.
 cgroup() {
-	if [[ $(<"/proc/$1/cgroup") == "$(<"/proc/$2/cgroup")" ]]; then
+	if [[ $(get "/proc/$1/cgroup") == "$(get "/proc/$2/cgroup")" ]]; then
 		row "" "the same as process $2's: no limits of its own"
 		return
 	fi
@@ -139,8 +143,8 @@ cgroup() {
 	pids=$(cgroup_dir "$1" pids) mem=$(cgroup_dir "$1" memory) cpu=$(cgroup_dir "$1" cpu)
 	if ((V2)); then
 		row dir "$pids"
-		row tasks "$(<"$pids/pids.current") of $(<"$pids/pids.max")" "pids.current, pids.max"
-		row memory "$(mib "$(<"$mem/memory.current")") of $(mib "$(<"$mem/memory.max")")" \
+		row tasks "$(get "$pids/pids.current") of $(get "$pids/pids.max")" "pids.current, pids.max"
+		row memory "$(mib "$(get "$mem/memory.current")") of $(mib "$(get "$mem/memory.max")")" \
 			"memory.current, memory.max"
 		read -r quota period <"$cpu/cpu.max"
 		used=$(awk '$1 == "usage_usec" { printf "%.2f s", $2 / 1e6 }' "$cpu/cpu.stat")
@@ -155,10 +159,10 @@ cgroup() {
 	else
 		row pids "$pids" && row memory "$mem" && row cpu "$cpu"
 	fi
-	row tasks "$(<"$pids/pids.current") of $(<"$pids/pids.max")" "pids.current, pids.max"
-	row memory "$(mib "$(<"$mem/memory.usage_in_bytes")") of $(mib "$(<"$mem/memory.limit_in_bytes")")" \
+	row tasks "$(get "$pids/pids.current") of $(get "$pids/pids.max")" "pids.current, pids.max"
+	row memory "$(mib "$(get "$mem/memory.usage_in_bytes")") of $(mib "$(get "$mem/memory.limit_in_bytes")")" \
 		"memory.usage_in_bytes, .limit_in_bytes"
-	quota=$(<"$cpu/cpu.cfs_quota_us") period=$(<"$cpu/cpu.cfs_period_us")
+	quota=$(get "$cpu/cpu.cfs_quota_us") period=$(get "$cpu/cpu.cfs_period_us")
 	row CPU "$(awk -v q="$quota" -v p="$period" 'BEGIN { if (q < 0) print "no limit"
 		else printf "%.2f of a CPU\n", q / p }')" "cpu.cfs_quota_us, cpu.cfs_period_us"
 	# cpuacct counts the time: with cpu in one tree ("cpu,cpuacct"), or
