@@ -28,6 +28,8 @@ DIM='' OFF=''
 
 # `fit TEXT WIDTH`: TEXT, cut to WIDTH columns.
 fit() { if ((${#1} > $2)); then echo "${1:0:$2-3}..."; else echo "$1"; fi; }
+# A file's contents, or "?" if it is gone (its process ended meanwhile).
+get() { cat "$1" 2>/dev/null || echo '?'; }
 # `part TITLE COMMAND`: a part's title, and on the right, dim, its command.
 part() { printf '  %s%*s%s$ %s%s\n' "$1" $((76 - ${#1} - ${#2})) '' "$DIM" "$2" "$OFF"; }
 # `row LABEL TEXT [FILES]`: a line of a part (FILES: the files it reads).
@@ -59,15 +61,18 @@ done
 # Where PID 1 keeps its namespaces from us (in a sandbox, as a VM's
 # agent may), the host is this tool's own view: it runs on the host.
 [[ -n ${LOOK_HOST_PID-} || -n ${VIEW[1]-} ]] || HOST=$$
-[[ -n ${VIEW[$HOST]-} ]] || { echo "look: no process $HOST to compare with (LOOK_HOST_PID)" >&2; exit 2; }
+if [[ -z ${VIEW[$HOST]-} ]]; then
+	echo "look: no process $HOST to compare with (LOOK_HOST_PID)" >&2
+	exit 2
+fi
 host=${VIEW[$HOST]}
 kids() { tr ' ' '\n' <<<"${KIDS[$1]-}" | sed '/^$/d' | sort -n; }
 args() { tr '\0\n\t' '   ' <"/proc/$1/cmdline" 2>/dev/null | sed 's/ $//'; }
 
 # TOP[C]=T: C is a container's first process, T the program that started
-# it.  C's view is not the host's, T's is.  Not when T is PID 1, systemd:
-# what it starts in a namespace of its own is a service with a sandbox
-# (ProtectHostname=, RootDirectory=).  Step 1's program makes no
+# it.  C's view is not the host's, T's is.  Not when T is systemd: what
+# it starts in a namespace of its own is a service with a sandbox
+# (ProtectHostname=, RootDirectory=), not a container program's work.  Step 1's program makes no
 # namespace: `container run ...` with a child is one too, T its child C.
 # Not this tool's own: a process it runs in (its view is the one it has).
 own=" $$ " a=$$
@@ -82,9 +87,9 @@ for pid in $(printf '%s\n' "${!PARENT[@]}" | sort -n); do
 		if [[ ${VIEW[$c]} != "$host" || -z ${KIDS[$c]-} ]]; then TOP[$c]=${PARENT[$c]}
 		else TOP[$(kids "$c" | head -n 1)]=$c; fi
 	elif [[ ${VIEW[$pid]} != "$host" && ${VIEW[${PARENT[$pid]}]-} == "$host" &&
-		${PARENT[$pid]} != 1 && $own != *" $pid "* ]]; then
+		$(get "/proc/${PARENT[$pid]}/comm") != systemd && $own != *" $pid "* ]]; then
 		TOP[$pid]=${PARENT[$pid]}
-	elif [[ ${VIEW[$pid]} == "$host" && $(cat "/proc/$pid/comm" 2>/dev/null) == container &&
+	elif [[ ${VIEW[$pid]} == "$host" && $(get "/proc/$pid/comm") == container &&
 		$(args "$pid") =~ ^[^\ ]+\ run\  && -n ${KIDS[$pid]-} ]]; then
 		first=$(kids "$pid" | head -n 1)
 		[[ ${VIEW[$first]} == "$host" ]] && TOP[$first]=$pid
@@ -107,7 +112,8 @@ process() {
 	local inside text
 	inside=$(awk '/^NSpid:/ && NF > 2 { print ", inside " $NF }' "/proc/$1/status" 2>/dev/null) || true
 	text=$(args "$1") || true
-	printf '%s%s (host %s%s)\n' "$2" "$(fit "${text:-[gone]}" $((80 - ${#2} - ${#1} - ${#inside} - 8)))" "$1" "$inside"
+	text=$(fit "${text:-[gone]}" $((80 - ${#2} - ${#1} - ${#inside} - 8)))
+	printf '%s%s (host %s%s)\n' "$2" "$text" "$1" "$inside"
 }
 # `tree PID LEAD BRANCH`: PID's line, then its children's below it.
 tree() {
@@ -129,9 +135,9 @@ cgroup_dir() {
 		v2 && $1 == 0 { print "/sys/fs/cgroup" p }
 		!v2 && ("," $2 ",") ~ ("," c ",") { print "/sys/fs/cgroup/" c p }' "/proc/$1/cgroup"
 }
-# A file's contents, or "?" if it is gone (its process ended meanwhile).
-get() { cat "$1" 2>/dev/null || echo '?'; }
-mib() { awk -v b="$1" 'BEGIN { if (b > 2^60) print "no limit"; else printf "%.1f MiB\n", b / 2^20 }'; }
+# Bytes in MiB; v1 says "no limit" with a huge number, v2 with "max".
+mib() { awk -v b="$1" 'BEGIN { if (b == "max" || b > 2^60) print "no limit"
+	else printf "%.1f MiB\n", b / 2^20 }'; }
 
 # `cgroup C T`: C's cgroup, its limits and what it uses.
 cgroup() {
@@ -139,46 +145,40 @@ cgroup() {
 		row "" "the same as process $2's: no limits of its own"
 		return
 	fi
-	local pids mem cpu quota period used
+	local pids mem cpu acct memf cpu_max cpuf used usedf
 	pids=$(cgroup_dir "$1" pids) mem=$(cgroup_dir "$1" memory) cpu=$(cgroup_dir "$1" cpu)
 	if ((V2)); then
 		row dir "$pids"
-		row tasks "$(get "$pids/pids.current") of $(get "$pids/pids.max")" "pids.current, pids.max"
-		row memory "$(mib "$(get "$mem/memory.current")") of $(mib "$(get "$mem/memory.max")")" \
-			"memory.current, memory.max"
-		read -r quota period <"$cpu/cpu.max"
+		memf=(memory.current memory.max) cpu_max=$(get "$cpu/cpu.max") cpuf=cpu.max
 		used=$(awk '$1 == "usage_usec" { printf "%.2f s", $2 / 1e6 }' "$cpu/cpu.stat")
-		row CPU "$(awk -v q="$quota" -v p="$period" 'BEGIN { if (q == "max") print "no limit"
-			else printf "%.2f of a CPU\n", q / p }')" cpu.max
-		row used "$used of CPU time" "cpu.stat: usage_usec"
-		return
-	fi
-	# v1: a directory in each controller's tree, the same path in each.
-	if [[ ${mem#*/memory} == "${pids#*/pids}" && ${cpu#*/cpu} == "${pids#*/pids}" ]]; then
-		row dir "/sys/fs/cgroup/{pids,memory,cpu}${pids#*/pids}"
-	else
-		row pids "$pids" && row memory "$mem" && row cpu "$cpu"
+		usedf="cpu.stat: usage_usec"
+	else # a directory in each controller's tree, the same path in each
+		if [[ ${mem#*/memory} == "${pids#*/pids}" && ${cpu#*/cpu} == "${pids#*/pids}" ]]; then
+			row dir "/sys/fs/cgroup/{pids,memory,cpu}${pids#*/pids}"
+		else
+			row pids "$pids" && row memory "$mem" && row cpu "$cpu"
+		fi
+		memf=(memory.usage_in_bytes memory.limit_in_bytes) cpuf="cpu.cfs_quota_us, cpu.cfs_period_us"
+		cpu_max="$(get "$cpu/cpu.cfs_quota_us") $(get "$cpu/cpu.cfs_period_us")"
+		# cpuacct counts the time: in cpu's tree ("cpu,cpuacct"), or in
+		# its own, if the container program put it in a cgroup there too.
+		acct=$(cgroup_dir "$1" cpuacct)
+		used="not counted: no cpuacct cgroup of its own" usedf=
+		[[ ${acct#*/cpuacct} != "${cpu#*/cpu}" ]] ||
+			used=$(awk '{ printf "%.2f s", $1 / 1e9 }' "$acct/cpuacct.usage") usedf=cpuacct.usage
 	fi
 	row tasks "$(get "$pids/pids.current") of $(get "$pids/pids.max")" "pids.current, pids.max"
-	row memory "$(mib "$(get "$mem/memory.usage_in_bytes")") of $(mib "$(get "$mem/memory.limit_in_bytes")")" \
-		"memory.usage_in_bytes, .limit_in_bytes"
-	quota=$(get "$cpu/cpu.cfs_quota_us") period=$(get "$cpu/cpu.cfs_period_us")
-	row CPU "$(awk -v q="$quota" -v p="$period" 'BEGIN { if (q < 0) print "no limit"
-		else printf "%.2f of a CPU\n", q / p }')" "cpu.cfs_quota_us, cpu.cfs_period_us"
-	# cpuacct counts the time: with cpu in one tree ("cpu,cpuacct"), or
-	# apart, if the container program put it in a cpuacct cgroup too.
-	used=$(cgroup_dir "$1" cpuacct)
-	if [[ ${used#/sys/fs/cgroup/cpuacct} == "${cpu#/sys/fs/cgroup/cpu}" ]]; then
-		row used "$(awk '{ printf "%.2f s", $1 / 1e9 }' "$used/cpuacct.usage") of CPU time" cpuacct.usage
-	else
-		row used "not counted: it has no cpuacct cgroup of its own"
-	fi
+	row memory "$(mib "$(get "$mem/${memf[0]}")") of $(mib "$(get "$mem/${memf[1]}")")" \
+		"${memf[0]}, .${memf[1]#memory.}"
+	row CPU "$(awk -v q="${cpu_max% *}" -v p="${cpu_max#* }" 'BEGIN {
+		if (q == "max" || q < 0) print "no limit"; else printf "%.2f of a CPU\n", q / p }')" "$cpuf"
+	row used "$used" "$usedf"
 }
 
 # `container C T`: the container whose first process is C, started by T.
 n=0
 container() {
-	local type ns mine='' hosts='' dev root target fs source new=''
+	local type ns mine='' hosts='' host_mounts dev root target fs source new=''
 	declare -A host_ns its_ns
 	echo "Container $((++n)) of ${#TOP[@]}: process $1, started by process $2"
 	part "processes (host PID, PID inside)" "grep NSpid /proc/$1/status"
@@ -188,7 +188,8 @@ container() {
 	while read -r type ns; do host_ns[$type]=$ns; done < <(lsns -p "$HOST" -n -o TYPE,NS)
 	while read -r type ns; do its_ns[$type]=$ns; done < <(lsns -p "$1" -n -o TYPE,NS)
 	for type in "${KINDS[@]}"; do
-		if [[ ${its_ns[$type]-} == "${host_ns[$type]-}" ]]; then hosts+=" $type"; else mine+=" $type"; fi
+		if [[ ${its_ns[$type]-} == "${host_ns[$type]-}" ]]; then hosts+=" $type"
+		else mine+=" $type"; fi
 	done
 	row own "${mine:- (none)}"
 	row "host's" "${hosts:- (none)}"
@@ -210,8 +211,9 @@ container() {
 		row "" "none: it shares the host's mount table"
 		return
 	fi
+	host_mounts=$(findmnt -N "$HOST" -rn -o MAJ:MIN,FSROOT)
 	while read -r dev root target fs source; do
-		if ! findmnt -N "$HOST" -rn -o MAJ:MIN,FSROOT | grep -qxF "$dev $root"; then
+		if ! grep -qxF "$dev $root" <<<"$host_mounts"; then
 			fit "$(printf '    %-12s %-8s %s' "$target" "$fs" "$source")" 80
 			new=1
 		fi

@@ -6,6 +6,8 @@
 # "the host" is that namespace, not PID 1's.  The tool is told so
 # (LOOK_HOST_PID=$$), and so draws only the containers these tests start,
 # not those others may run on the machine meanwhile.
+# stderr, stderr_lines: set by lib.bash's capture.
+# shellcheck disable=SC2154
 
 load lib
 
