@@ -35,6 +35,7 @@ look() {
 }
 
 # `start STEP CMD...`: start step STEP's program in the background.
+# (Its commands sleep long: in an emulated VM, the tool takes seconds.)
 start() {
 	BIN=$REPO/$1/container
 	shift
@@ -66,14 +67,14 @@ check_one_container() {
 }
 
 @test "look: step 3: the chain with both PIDs, its own uts and pid namespaces, its hostname" {
-	start step3-pid sleep 30
+	start step3-pid sleep 300
 	local init
 	init=$(ppid_of "$CMD_PID")
 	look
 	check_one_container "$init"
-	has_line "    $BIN run sleep 30 (host $CTR_PID)"
-	has_line "    \`- $BIN run sleep 30 (host $init, inside $(inner_pid "$init"))"
-	has_line "       \`- sleep 30 (host $CMD_PID, inside $(inner_pid "$CMD_PID"))"
+	has_line "    $BIN run sleep 300 (host $CTR_PID)"
+	has_line "    \`- $BIN run sleep 300 (host $init, inside $(inner_pid "$init"))"
+	has_line "       \`- sleep 300 (host $CMD_PID, inside $(inner_pid "$CMD_PID"))"
 	[ "$(inner_pid "$CMD_PID")" = 2 ]
 	check_namespaces "$init"
 	has_line "    /: the host's"
@@ -84,7 +85,7 @@ check_one_container() {
 }
 
 @test "look: step 5: its own root directory; no mount namespace yet" {
-	start step5-proc sleep 30
+	start step5-proc sleep 300
 	local init
 	init=$(ppid_of "$CMD_PID")
 	look
@@ -96,12 +97,12 @@ check_one_container() {
 }
 
 @test "look: step 7: mounts /proc and /mytemp, and the cgroup: 2 tasks of 20, 64 MiB, half a CPU" {
-	start step7-cgroups sleep 30
+	start step7-cgroups sleep 300
 	local init
 	init=$(ppid_of "$CMD_PID")
 	look
 	check_one_container "$init"
-	has_line "       \`- sleep 30 (host $CMD_PID, inside 2)"
+	has_line "       \`- sleep 300 (host $CMD_PID, inside 2)"
 	check_namespaces "$init"
 	assert_line --regexp '^    /proc +proc +proc$'
 	assert_line --regexp '^    /mytemp +tmpfs '
@@ -116,18 +117,18 @@ check_one_container() {
 }
 
 @test "look: step 1: \`container run\` and its child, with no namespace of its own" {
-	start step1-exec sleep 30
+	start step1-exec sleep 300
 	look
 	check_one_container "$CMD_PID"
-	has_line "    $BIN run sleep 30 (host $CTR_PID)"
-	has_line "    \`- sleep 30 (host $CMD_PID)"
+	has_line "    $BIN run sleep 300 (host $CTR_PID)"
+	has_line "    \`- sleep 300 (host $CMD_PID)"
 	has_line "    own (none)"
 	has_line "    host's uts pid mnt net ipc user cgroup"
 	stop_ctr
 }
 
 @test "look PID: draws that process's container, from any of its processes" {
-	start step3-pid sleep 30
+	start step3-pid sleep 300
 	local init pid
 	init=$(ppid_of "$CMD_PID")
 	for pid in "$CMD_PID" "$init" "$CTR_PID"; do
@@ -138,9 +139,9 @@ check_one_container() {
 }
 
 @test "look: a long command line is cut to fit 80 columns" {
-	start step3-pid sh -c 'sleep 30; exit 0' "$(printf 'a-long-argument-%s ' {1..12})"
+	start step3-pid sh -c 'sleep 300; exit 0' "$(printf 'a-long-argument-%s ' {1..12})"
 	look
-	assert_line --regexp "^       \`- sh -c sleep 30; exit 0 a-long-.*\.\.\. \(host $CMD_PID, inside 2\)$"
+	assert_line --regexp "^       \`- sh -c sleep 300; exit 0 a-long-.*\.\.\. \(host $CMD_PID, inside 2\)$"
 	stop_ctr
 }
 
