@@ -9,7 +9,7 @@
 # stderr, stderr_lines: set by lib.bash's capture.
 # shellcheck disable=SC2154
 
-load lib
+load ../tests/lib
 
 setup_file() {
 	if [[ $(id -u) -ne 0 ]]; then
