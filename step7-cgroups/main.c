@@ -48,10 +48,10 @@ static _Noreturn void cgroup_abort(const char *hint, const char *what, const cha
 	exit(EXIT_SETUP);
 }
 
-/* mkdir /sys/fs/cgroup/[TREE/]container-PID, with our PID: no other has it. */
-static const char *cgroup_mkdir(const char *tree)
+/* mkdir PARENT/container-PID, with our PID: no other running program has it. */
+static const char *cgroup_mkdir(const char *parent)
 {
-	snprintf(dirs[made], sizeof(dirs[0]), "/sys/fs/cgroup/%scontainer-%d", tree, (int)getpid());
+	snprintf(dirs[made], sizeof(dirs[0]), "%s/container-%d", parent, (int)getpid());
 	if (mkdir(dirs[made], 0755) < 0)
 		cgroup_abort(CGROUP_HINT, "mkdir ", dirs[made]);
 	return dirs[made++];
@@ -73,8 +73,9 @@ static void cgroup_write(const char *dir, const char *name, const char *value, b
  */
 static void cgroup_create_v1(void)
 {
-	const char *pids = cgroup_mkdir("pids/"), *memory = cgroup_mkdir("memory/");
-	const char *cpu = cgroup_mkdir("cpu/");
+	const char *pids = cgroup_mkdir("/sys/fs/cgroup/pids");
+	const char *memory = cgroup_mkdir("/sys/fs/cgroup/memory");
+	const char *cpu = cgroup_mkdir("/sys/fs/cgroup/cpu");
 
 	cgroup_write(pids, "pids.max", "20", false);
 	cgroup_write(memory, "memory.limit_in_bytes", "64M", false);
@@ -94,7 +95,7 @@ static void cgroup_create(void)
 	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+pids +memory +cpu") < 0)
 		die("in a container? run 'sudo make cgroup-setup'; 'make doctor' checks",
 		    "enable pids, memory and cpu in /sys/fs/cgroup/cgroup.subtree_control");
-	const char *dir = cgroup_mkdir("");
+	const char *dir = cgroup_mkdir("/sys/fs/cgroup");
 	cgroup_write(dir, "pids.max", "20", false);
 	cgroup_write(dir, "memory.max", "64M", false);
 	cgroup_write(dir, "memory.swap.max", "0", true); /* no file if swap is not counted */
