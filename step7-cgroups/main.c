@@ -30,57 +30,17 @@
 static char child_stack[1024 * 1024] __attribute__((aligned(16)));
 
 /*
- * A cgroup is a directory in the cgroup filesystem.  cgroup v2 has one
- * tree, with every controller's files in each cgroup; v1 has a tree per
- * controller, and other file names.  ("Hybrid" hosts mount v1 at
- * /sys/fs/cgroup: for us, they are v1.)
+ * A cgroup is a directory in /sys/fs/cgroup: its files hold its limits,
+ * and a process written into its cgroup.procs is in it, with all it
+ * starts.  This is cgroup v2; v1, on older hosts, is set apart below.
  */
-#define CGROUP_ROOT "/sys/fs/cgroup"
 #define CGROUP_HINT "is the controller enabled? 'make doctor' checks"
 
-static const char *const controllers[] = { "pids", "memory", "cpu" };
+static char dirs[3][64]; /* the cgroup: one directory (v1: three) */
+static int made; /* how many of them exist */
+static void cgroup_remove(void);
 
-static const struct limit {
-	const char *controller;
-	const char *v2_file, *v2_value, *v1_file, *v1_value;
-	bool optional; /* absent where the kernel does not account for swap */
-} limits[] = {
-	/* A fork bomb stops at 20 tasks: "Resource temporarily unavailable". */
-	{ "pids", "pids.max", "20", "pids.max", "20", false },
-	/* Past 64 MiB the kernel's OOM killer picks a process in here... */
-	{ "memory", "memory.max", "64M", "memory.limit_in_bytes", "64M", false },
-	/* ...with no swap on top (v1 counts memory and swap together). */
-	{ "memory", "memory.swap.max", "0", "memory.memsw.limit_in_bytes", "64M", true },
-	/* Half a CPU: 50 ms of CPU time in every 100 ms period. */
-	{ "cpu", "cpu.max", "50000 100000", "cpu.cfs_quota_us", "50000", false },
-};
-
-static bool v2;
-static char cgroup_name[32];
-
-/* How many cgroup directories: v2 has one, v1 one per controller. */
-#define CGROUP_DIRS (v2 ? 1 : sizeof(controllers) / sizeof(controllers[0]))
-
-/* CGROUP_ROOT[/controller]/container-PID[/file] */
-static const char *cgroup_path(const char *controller, const char *file)
-{
-	static char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), CGROUP_ROOT "%s%s/%s%s%s", v2 ? "" : "/",
-		 v2 ? "" : controller, cgroup_name, file ? "/" : "", file ? file : "");
-	return path;
-}
-
-static void cgroup_remove(void)
-{
-	for (size_t i = 0; i < CGROUP_DIRS; i++) {
-		const char *dir = cgroup_path(controllers[i], NULL);
-		if (rmdir(dir) < 0 && errno != ENOENT)
-			report(NULL, "rmdir %s", dir);
-	}
-}
-
-/* Say what failed, undo what cgroup_create() did so far, and give up. */
+/* Say what failed, remove what we made, and give up. */
 static _Noreturn void cgroup_abort(const char *hint, const char *what, const char *path)
 {
 	report(hint, "%s%s", what, path);
@@ -88,39 +48,81 @@ static _Noreturn void cgroup_abort(const char *hint, const char *what, const cha
 	exit(EXIT_SETUP);
 }
 
-/* A cgroup with our limits, made before the container exists. */
+/* mkdir PARENT/container-PID, with our PID: no other running program has it. */
+static const char *cgroup_mkdir(const char *parent)
+{
+	snprintf(dirs[made], sizeof(dirs[0]), "%s/container-%d", parent, (int)getpid());
+	if (mkdir(dirs[made], 0755) < 0)
+		cgroup_abort(CGROUP_HINT, "mkdir ", dirs[made]);
+	return dirs[made++];
+}
+
+/* Write VALUE to the file NAME in DIR; an OPTIONAL one may be missing. */
+static void cgroup_write(const char *dir, const char *name, const char *value, bool optional)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (write_file(path, value) < 0 && !(optional && errno == ENOENT))
+		cgroup_abort(CGROUP_HINT, "write a limit to ", path);
+}
+
+/*
+ * cgroup v1 (older hosts, and hybrid ones, which mount v1 here): a tree
+ * per controller, so a directory in each, and other files.
+ */
+static void cgroup_create_v1(void)
+{
+	const char *pids = cgroup_mkdir("/sys/fs/cgroup/pids");
+	const char *memory = cgroup_mkdir("/sys/fs/cgroup/memory");
+	const char *cpu = cgroup_mkdir("/sys/fs/cgroup/cpu");
+
+	cgroup_write(pids, "pids.max", "20", false);
+	cgroup_write(memory, "memory.limit_in_bytes", "64M", false);
+	cgroup_write(memory, "memory.memsw.limit_in_bytes", "64M", true); /* with swap */
+	cgroup_write(cpu, "cpu.cfs_quota_us", "50000", false); /* per 100000 us */
+}
+
+/* Our cgroup, with its limits, made before the container exists. */
 static void cgroup_create(void)
 {
 	/* Only the root of a v2 tree has this file. */
-	v2 = access(CGROUP_ROOT "/cgroup.controllers", F_OK) == 0;
-	snprintf(cgroup_name, sizeof(cgroup_name), "container-%d", (int)getpid());
-
-	/* v2: a cgroup offers its children only the controllers it enables. */
-	if (v2 && write_file(CGROUP_ROOT "/cgroup.subtree_control", "+pids +memory +cpu") < 0)
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0) {
+		cgroup_create_v1();
+		return;
+	}
+	/* A cgroup offers its children only the controllers it enables. */
+	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+pids +memory +cpu") < 0)
 		die("in a container? run 'sudo make cgroup-setup'; 'make doctor' checks",
-		    "enable pids, memory and cpu in %s/cgroup.subtree_control", CGROUP_ROOT);
-	for (size_t i = 0; i < CGROUP_DIRS; i++) {
-		const char *dir = cgroup_path(controllers[i], NULL);
-		if (mkdir(dir, 0755) < 0)
-			cgroup_abort(CGROUP_HINT, "mkdir ", dir);
-	}
-	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-		const struct limit *l = &limits[i];
-		const char *path = cgroup_path(l->controller, v2 ? l->v2_file : l->v1_file);
-		if (write_file(path, v2 ? l->v2_value : l->v1_value) < 0 &&
-		    !(l->optional && errno == ENOENT))
-			cgroup_abort(CGROUP_HINT, "write a limit to ", path);
-	}
+		    "enable pids, memory and cpu in /sys/fs/cgroup/cgroup.subtree_control");
+	const char *dir = cgroup_mkdir("/sys/fs/cgroup");
+	cgroup_write(dir, "pids.max", "20", false);
+	cgroup_write(dir, "memory.max", "64M", false);
+	cgroup_write(dir, "memory.swap.max", "0", true); /* no file if swap is not counted */
+	cgroup_write(dir, "cpu.max", "50000 100000", false); /* 50 ms in every 100 */
 }
 
 /* Move the calling process into the cgroup: "0" means "myself". */
 static void cgroup_join(void)
 {
-	for (size_t i = 0; i < CGROUP_DIRS; i++) {
-		const char *procs = cgroup_path(controllers[i], "cgroup.procs");
+	char procs[PATH_MAX];
+
+	for (int i = 0; i < made; i++) {
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", dirs[i]);
 		if (write_file(procs, "0") < 0)
 			die(NULL, "write 0 to %s", procs);
 	}
+}
+
+/*
+ * A cgroup outlives its processes: remove it when the container has
+ * ended.  (Killed with SIGKILL, we cannot: `make clean-cgroups`.)
+ */
+static void cgroup_remove(void)
+{
+	for (int i = 0; i < made; i++)
+		if (rmdir(dirs[i]) < 0 && errno != ENOENT)
+			report(NULL, "rmdir %s", dirs[i]);
 }
 
 /* Become the command.  execvp() searches PATH, as a shell does. */
@@ -222,10 +224,6 @@ static int run(char **cmd)
 	if (pid < 0)
 		cgroup_abort(NULL, "clone", "");
 
-	/*
-	 * A cgroup outlives its processes: remove it when the container
-	 * has ended.  (Killed with SIGKILL, we cannot: `make clean-cgroups`.)
-	 */
 	int status = wait_forwarding(pid);
 	cgroup_remove();
 	return status;
