@@ -186,11 +186,24 @@ check_tools() {
 	else
 		fail busybox "no static /bin/busybox (run: sudo apt-get install busybox-static)"
 	fi
-	if command -v bats >/dev/null; then
-		ok bats "$(bats --version)"
-	else
-		fail bats "bats not found, needed by make test (run: sudo apt-get install bats)"
-	fi
+	# What the workshop runs besides the steps: the tests (bats and its
+	# two libraries), make trace-stepN (strace), the exercises' builds
+	# (patch).  make installs them when missing: better before the day.
+	local tool
+	for tool in bats strace patch; do
+		if command -v "$tool" >/dev/null; then
+			ok "$tool" "$("$tool" --version 2>&1 | head -n 1)"
+		else
+			fail "$tool" "not found (run: sudo apt-get install $tool)"
+		fi
+	done
+	for tool in bats-support bats-assert; do
+		if [[ -f /usr/lib/bats/$tool/load.bash || -f $repo/build/pinned-bats/$tool/load.bash ]]; then
+			ok "$tool" "for make test"
+		else
+			fail "$tool" "not found, needed by make test (run: sudo make test-env)"
+		fi
+	done
 	# Steps 1 to 3 run the host's ps, in the container and beside it.
 	if command -v ps >/dev/null; then
 		ok ps "$(ps --version 2>&1 | head -n 1)"
@@ -217,8 +230,26 @@ check_tools() {
 	fi
 }
 
+# The exercise "a user namespace" runs its container as an ordinary user
+# too: kernels can forbid that with one of three settings.
+check_userns() {
+	# SETTING:BAD:FIX: Linux's own, Debian's, Ubuntu's (AppArmor).
+	local setting bad fix value
+	for setting in user.max_user_namespaces:0:10000 kernel.unprivileged_userns_clone:0:1 \
+		kernel.apparmor_restrict_unprivileged_userns:1:0; do
+		IFS=: read -r setting bad fix <<<"$setting"
+		value=$(sysctl -n "$setting" 2>/dev/null) || continue
+		if [[ $value == "$bad" ]]; then
+			fail userns "$setting is $value: an ordinary user cannot make a user namespace (exercise 'a user namespace'; run: sudo sysctl -w $setting=$fix)"
+			return
+		fi
+	done
+	ok userns "an ordinary user may make user namespaces (exercise 'a user namespace')"
+}
+
 check_root
 check_kernel
+check_userns
 check_root_mount
 check_namespaces
 check_propagation

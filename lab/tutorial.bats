@@ -101,6 +101,14 @@ detects_feature() {
 	[[ $output == *"FAIL  namespaces"*"run as root"* ]]
 }
 
+@test "workshop: make doctor names a setting that forbids user namespaces, and its fix" {
+	# In a user namespace of the test's own: the machine's setting stays.
+	run unshare -U --map-root-user bash -c 'echo 0 >/proc/sys/user/max_user_namespaces &&
+		"$1/common/doctor.sh" "$1"' _ "$REPO"
+	assert_line --partial "FAIL  userns       user.max_user_namespaces is 0"
+	assert_line --partial "run: sudo sysctl -w user.max_user_namespaces=10000"
+}
+
 @test "workshop: make diff-step3 shows what step 3 adds" {
 	run make -s -C "$REPO" diff-step3
 	[ "$status" -eq 0 ]
