@@ -60,7 +60,7 @@ probe() {
 	if [[ $err == *"hybrid mode"* ]] && mountpoint -q "$UNIFIED" &&
 		"$RUNBENCH" -n 1 -w 0 "$OUT/probe.tsv" >/dev/null; then
 		NOTE[$1]="$1 refuses this cgroup v1 \"hybrid\" host (\`$err\`): its runs hide"
-		NOTE[$1]+=" $UNIFIED (README.md); its cost: \"chroot, with $1's workaround\"." && return
+		NOTE[$1]+=" $UNIFIED (README.md): the row \"chroot, with $1's workaround\"." && return
 	fi
 	COVER[$1]='' NOTE[$1]="$1 could not run the bundle here, so it has no row: \`$err\`"
 	say "${NOTE[$1]}"
