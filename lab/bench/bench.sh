@@ -60,7 +60,8 @@ probe() {
 	if [[ $err == *"hybrid mode"* ]] && mountpoint -q "$UNIFIED" &&
 		"$RUNBENCH" -n 1 -w 0 "$OUT/probe.tsv" >/dev/null; then
 		NOTE[$1]="$1 refuses this cgroup v1 \"hybrid\" host (\`$err\`): its runs hide"
-		NOTE[$1]+=" $UNIFIED (README.md): the row \"chroot, with $1's workaround\"." && return
+		NOTE[$1]+=" $UNIFIED (README.md), at a cost: \"chroot, with $1's workaround\"."
+		return
 	fi
 	COVER[$1]='' NOTE[$1]="$1 could not run the bundle here, so it has no row: \`$err\`"
 	say "${NOTE[$1]}"
@@ -162,9 +163,7 @@ child=$(sed -n 's/^# forked child before exec: peak RSS \([0-9]*\) KiB$/\1/p' "$
 		"$load_after after. A forked child exiting before its exec peaks at $child KiB."
 	echo
 	echo "How it was measured, and where the differences come from: lab/bench/README.md."
-	for name in crun runc; do
-		[[ -z ${NOTE[$name]:-} ]] || echo "- ${NOTE[$name]}"
-	done
+	for name in crun runc; do [[ -z ${NOTE[$name]:-} ]] || echo "- ${NOTE[$name]}"; done
 	echo
 	echo "Left behind (a bug to fix; checked: crun's and runc's state, cgroups of theirs or"
 	echo "of a finished step 7, mounts under the root filesystem, and its every file):"
