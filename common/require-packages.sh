@@ -47,7 +47,8 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 apt=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
 echo "+ apt-get update" >&2
-"${apt[@]}" update >/dev/null ||
+# A source out of reach is an error, not a warning (apt 2.2 and later).
+"${apt[@]}" -o APT::Update::Error-Mode=any update >/dev/null ||
 	{ echo "apt-get update failed (see above): is the package archive reachable?" >&2 && exit 1; }
 
 # The release's bats, if it has a bats of 1.5 or later and both libraries.
@@ -73,9 +74,9 @@ for pkg in ${install[@]+"${install[@]}"}; do
 	[[ -n $(candidate "$pkg") ]] || absent+=("$pkg")
 done
 if [[ ${#absent[@]} -gt 0 ]]; then
-	echo "Not in this release's package archive ($(. /etc/os-release && echo "$PRETTY_NAME")): ${absent[*]}." \
-		"apt-get update worked: the packages are missing from the release, not the archive from reach." \
-		"Install them another way, or use Debian 12 or later." >&2
+	# shellcheck disable=SC1091 # the machine's
+	echo "Not in $(. /etc/os-release && echo "$PRETTY_NAME"): ${absent[*]} (apt-get update worked:" \
+		"the archive is reachable, this release lacks them). Install them another way, or use Debian 12 or later." >&2
 	exit 1
 fi
 if [[ ${#install[@]} -gt 0 ]]; then
