@@ -28,7 +28,7 @@ fail() {
 }
 
 rm -rf -- "$dir"
-mkdir -p "$dir/lib"
+mkdir -p "$dir"
 for pin in "${pins[@]}"; do
 	read -r name version sum <<<"$pin"
 	url=https://registry.npmjs.org/$name/-/$name-$version.tgz
@@ -40,11 +40,10 @@ for pin in "${pins[@]}"; do
 		wget -q -O "$file" "$url" || fail "could not download $url"
 	fi
 	sha256sum --quiet -c <<<"$sum  $file" || fail "$url is not the file pinned here (sha256 $sum)"
-	# bats itself in bats/ (bin/bats), the libraries where BATS_LIB_PATH finds them.
-	target=$dir/lib/$name
-	[[ $name != bats ]] || target=$dir/bats
-	mkdir -p "$target"
-	tar -xzf "$file" -C "$target" --strip-components=1 --no-same-owner
+	# Each in build/pinned-bats/NAME: bats/bin/bats, and the libraries
+	# where BATS_LIB_PATH=build/pinned-bats finds them.
+	mkdir -p "$dir/$name"
+	tar -xzf "$file" -C "$dir/$name" --strip-components=1 --no-same-owner
 	rm -- "$file"
 done
 echo "${pins[*]}" >"$dir/pins"
