@@ -47,7 +47,8 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 apt=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
 echo "+ apt-get update" >&2
-# A source out of reach is an error, not a warning (apt 2.2 and later).
+# A source out of reach is an error, not a warning (apt 2.2 on; older
+# ones ignore the option).
 "${apt[@]}" -o APT::Update::Error-Mode=any update >/dev/null ||
 	{ echo "apt-get update failed (see above): is the package archive reachable?" >&2 && exit 1; }
 
