@@ -1,7 +1,6 @@
-# Checks that several test files share: each step's feature, checked again
-# by every later step ("so far"), and this repository's conventions.
-# A feature check judges behaviour only; each convention (narration, exit
-# statuses, usage, errors, PATH) is a test of its own, saying what to change.
+# Checks that test files share: each step's feature (behaviour only, checked
+# again by every later step: "so far") and this repository's conventions
+# (narration, exit statuses, usage, errors, PATH), each saying what to change.
 # shellcheck shell=bash
 # status, output, stderr: set by `run` or capture; LAST_CMD: read by lib.bash;
 # commands for the shell inside the container: in single quotes.
@@ -36,7 +35,8 @@ signal_reaches_command() {
 check_signals_reset() {
 	start_ctr sleep 30
 	local blocked ignored
-	read -r blocked ignored < <(awk '/^Sig(Blk|Ign):/ { printf "%s ", $2 }' "/proc/$CMD_PID/status")
+	read -r blocked ignored < <(awk '/^Sig(Blk|Ign):/ { printf "%s ", $2 } END { print "" }' \
+		"/proc/$CMD_PID/status")
 	((0x$blocked == 0)) ||
 		fail "the command started with signals blocked (SigBlk: $blocked): unblock them before exec"
 	(((0x$ignored & 0x7fffffff) == 0)) ||

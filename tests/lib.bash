@@ -154,7 +154,7 @@ wait_ctr() {
 # "(comm) ": comm may hold spaces); false if PID is gone.
 proc_stat() {
 	local stat
-	{ stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1 # not $(<): set -e ends bash
 	read -r state ppid _ <<<"${stat##*) }"
 }
 
