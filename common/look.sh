@@ -19,8 +19,7 @@ get() { cat "$1" 2>/dev/null || echo '?'; }
 args() { tr '\0\n\t' '   ' 2>/dev/null <"/proc/$1/cmdline" | sed 's/ $//'; }
 # `part TITLE COMMAND`: a part's title, and on the right, dim, its command.
 part() { printf '  %s%*s%s$ %s%s\n' "$1" $((76 - ${#1} - ${#2})) '' "$DIM" "$2" "$OFF"; }
-# `row LABEL TEXT [FILES]`: a line of a part (FILES: the files it reads).
-row() {
+row() { # `row LABEL TEXT [FILES]`: a line of a part (FILES: the files it reads)
 	local line="    $2"
 	[[ -z $1 ]] || line=$(printf '    %-6s %-24s %s' "$1" "$2" "${3-}")
 	fit "${line%"${line##*[! ]}"}" 80 # no trailing blanks
@@ -67,26 +66,22 @@ for pid in $(printf '%s\n' "${!PARENT[@]}" | sort -n); do
 		[[ ${VIEW[$first]} == "$host" ]] && TOP[$first]=$pid
 	fi
 done
-if [[ $# -eq 1 && ${#TOP[@]} -eq 0 ]]; then
-	echo "look: no process $1 (usage: sudo common/look.sh [PID])" >&2
-	exit 2
-elif [[ ${#TOP[@]} -eq 0 ]]; then
+if [[ ${#TOP[@]} -eq 0 ]]; then
+	[[ $# -eq 0 ]] || { echo "look: no process $1 (usage: sudo common/look.sh [PID])" >&2; exit 2; }
 	printf '%s\n' "No container is running.  Start one in another terminal:" \
 		"    sudo step3-pid/container run sh" \
 		"and run this again.  To look at any process: sudo make look PID=N"
 	exit 0
 fi
 
-# `process PID LEAD`: PID's command line, its PID on the host and inside (NSpid's last).
-process() {
+process() { # `process PID LEAD`: its command line, PID on the host and inside
 	local inside text
 	inside=$(awk '/^NSpid:/ && NF > 2 { print ", inside " $NF }' "/proc/$1/status" 2>/dev/null) || true
 	text=$(args "$1") || true
 	text=$(fit "${text:-[gone]}" $((80 - ${#2} - ${#1} - ${#inside} - 8)))
 	printf '%s%s (host %s%s)\n' "$2" "$text" "$1" "$inside"
 }
-# `tree PID LEAD BRANCH`: PID's line, then its children's below it.
-tree() {
+tree() { # `tree PID LEAD BRANCH`: PID's line, then its children's below it
 	local kid kids
 	process "$1" "$2$3"
 	case $3 in '|- ') set -- "$1" "$2|  " ;; '`- ') set -- "$1" "$2   " ;; esac
@@ -106,8 +101,7 @@ cgroup_dir() {
 mib() { # bytes in MiB; v1 says "no limit" with a huge number, v2 with "max"
 	awk -v b="$1" 'BEGIN { print (b == "max" || b > 2^60 ? "no limit" : sprintf("%.1f MiB", b / 2^20)) }'
 }
-# `cgroup C T`: C's cgroup, its limits and what it uses.
-cgroup() {
+cgroup() { # `cgroup C T`: C's cgroup, its limits and what it uses
 	[[ $(get "/proc/$1/cgroup") != "$(get "/proc/$2/cgroup")" ]] ||
 		{ row "" "the same as process $2's: no limits of its own"; return; }
 	local pids mem cpu acct memf=(memory.current memory.max) cpuf=cpu.max cpu_max used
