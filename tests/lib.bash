@@ -28,7 +28,7 @@ STOP_TIMEOUT=${STOP_TIMEOUT:-5}
 # the later tests fail at once (lib_setup) instead of each waiting again.
 HANG_FILE=$BATS_RUN_TMPDIR/hung
 
-# `hung WHAT`: note that the program under test hung (the first time).
+# `hung WHAT`: note (once) that the program hung; only the harness's own waits do.
 hung() {
 	local where=${BATS_TEST_DESCRIPTION:-setup_file of ${BATS_TEST_FILENAME##*/}}
 	[[ -e $HANG_FILE ]] || echo "in test '$where', $1" >"$HANG_FILE"
