@@ -41,6 +41,9 @@ error_hint() {
 	*busy*)
 		echo "EBUSY: the upper or work directory is in use by another container's overlay: each container needs its own (named after its PID, as the cgroup is)"
 		;;
+	*"not empty"*)
+		echo "the container's directories still hold what it wrote (and overlay's work/work) when you rmdir them: remove them recursively (nftw with FTW_DEPTH), or keep them on a tmpfs mounted in the container's mount namespace, which goes with it"
+		;;
 	*"file exists"*)
 		echo "the directory for this container's layer exists already: another running container uses it, or one that ended left it: name it after the container (its PID), and remove it when the container ends"
 		;;
