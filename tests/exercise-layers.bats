@@ -47,6 +47,9 @@ error_hint() {
 	*"file exists"*)
 		echo "the directory for this container's layer exists already: another running container uses it, or one that ended left it: name it after the container (its PID), and remove it when the container ends"
 		;;
+	*chroot*:*"no such file"* | *pivot_root*:*"no such file"*)
+		echo "ROOTFS names layers here ('top:base'), which only overlay's lowerdir takes: mount the overlay first, and chroot (or pivot_root) into the directory it is mounted on"
+		;;
 	*"no such file"* | *"not a directory"*)
 		echo "a directory is missing: the image's (ROOTFS names one directory, or layers topmost first, 'top:base', as overlay's lowerdir takes them), or the upper, work or merged directory: make them before the mount"
 		;;
