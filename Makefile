@@ -64,8 +64,8 @@ $(foreach e,$(EXERCISES),$(eval exercise-$(e): build/exercises/$(e)/container))
 
 # `make rootfs` always rebuilds; the targets that need one, only if missing.
 rootfs $(ROOTFS_DIR)/container-rootfs:
-	@$(if $(TARBALL),,common/require-packages.sh busybox-static)
-	common/mkrootfs.sh $(ROOTFS_DIR) $(TARBALL)
+	@$(if $(TARBALL)$(IMAGE),,common/require-packages.sh busybox-static)
+	$(if $(IMAGE),common/unpack-image.sh '$(IMAGE)' '$(IMAGE_DIR)',common/mkrootfs.sh $(ROOTFS_DIR) $(TARBALL))
 $(ROOTFS_DIR)/usr/local/bin/%: build/tests/helpers/% | $(ROOTFS_DIR)/container-rootfs
 	install -D -m 0755 $< $@
 # What every test run needs besides the program under test.
