@@ -1,42 +1,22 @@
 #!/usr/bin/env bash
 # Keeps TUTORIAL.md true to the code.
-#
-#   lab/tutorial.sh diffs [--fix]   every ```diff block must be the real
-#                                     `diff -u A B` it names (--fix: rewrite
-#                                     the blocks from the code)
-#   lab/tutorial.sh files           a code block after <!-- file: PATH -->
-#                                     must be that file; after <!-- excerpt:
-#                                     PATH FUNCTION... --> those functions of
-#                                     it, each with the comment above it
-#   lab/tutorial.sh console N       run the ```console blocks of section
-#                                     "## Step N" (0: the other sections)
-#                                     and compare what they print
-#
-# In console blocks, "$ CMD" lines are run (a leading "sudo " is dropped
-# when already root), each block in one bash from the repository's top,
-# and the lines after them are what CMD prints, stdout and stderr alike.
-# The expected text may say where output varies:
-#   <N>     any number            <host>  this machine's hostname
-#   <...>   any text in the line  ...     (a line alone) any lines
-# Runs of spaces count as one, so columns may line up differently.
-#
-# Two terminals: a block after a line "**Terminal 1**..." and the next
-# after "**Terminal 2**..." are played together.  Terminal 1's "$ CMD"
-# (one, first) starts in the background; its lines after a prompt ("# "
-# or "/ # ") are what is typed at it, sent through a FIFO.  All but the
-# last are sent, and once terminal 1 has printed what it shows up to
-# there, terminal 2's block runs and is compared; then the last typed
-# line (say, exit) is sent, and all terminal 1 printed is compared.
+#   lab/tutorial.sh diffs [--fix]  each ```diff block is the real `diff -u A B` it names
+#   lab/tutorial.sh files          a block after <!-- file: PATH --> is that file; after
+#                                    <!-- excerpt: PATH FUNCTION... --> those functions
+#   lab/tutorial.sh console N      the ```console blocks of "## Step N" (0: the rest)
+#                                    print what they show
+# Console blocks: "$ CMD" lines run (no "sudo " as root), a block in one bash at the top,
+# the lines after are its output.  <N> any number, <host> the hostname, <...> any text,
+# "..." alone any lines; runs of spaces count as one.  "**Terminal 1**" then "**Terminal 2**":
+# 1's command runs in the background, fed the lines after its prompts ("# ", "/ # ") by a
+# FIFO; once it shows all but the last, 2's block runs, then the last line goes (say, exit).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-tutorial=$repo/TUTORIAL.md
-prompt='^([^ ]+ )?# '
+tutorial=$repo/TUTORIAL.md prompt='^([^ ]+ )?# '
 cd "$repo"
 
-# `split_blocks KIND [SECTION]`: one file per matching block in $work,
-# named after its first line's number, its marker (- if none) in
-# NAME.marker: <!-- file: PATH -->, <!-- excerpt: ... -->, or t1, t2.
+# `split_blocks KIND [SECTION]`: blocks to $work/LINE, each one's marker (or -) to LINE.marker.
 split_blocks() {
 	awk -v kind="$1" -v want="${2-}" -v work="$work" '
 		/^## / { section = /^## Step [0-9]+/ ? $3 + 0 : 0 }
@@ -45,13 +25,15 @@ split_blocks() {
 		/^\*\*Terminal [12]\*\*/ { marker = "t" substr($2, 1, 1) }
 		/^```/ && !inside { inside = 1; k = substr($0, 4); k = k == "" ? "text" : k
 			out = k == kind && (want == "" || section == want + 0) ? work "/" NR + 1 : ""
-			if (out != "") { print (marker == "" ? "-" : marker) >(out ".marker"); close(out ".marker"); printf "" >out }
+			if (out != "") {
+				print (marker == "" ? "-" : marker) >(out ".marker"); close(out ".marker"); printf "" >out
+			}
 			marker = ""; next }
 		/^```$/ && inside { inside = 0; if (out != "") close(out); next }
 		inside && out != "" { print >out }
 	' "$tutorial"
 }
-blocks() { find "$work" -type f -name '*.marker' -printf '%f\n' | sed 's/[.]marker$//' | sort "$@"; }
+blocks() { find "$work" -name '*.marker' -printf '%f\n' | sed 's/[.]marker$//' | sort "$@"; }
 
 # The real diff, with the headers the tutorial uses (no timestamps).
 real_diff() { diff -u "$1" "$2" | sed -e '1s/\t.*//' -e '2s/\t.*//' || true; }
@@ -64,30 +46,28 @@ check_diffs() {
 		from=$(sed -n '1s/^--- //p' "$work/$block") to=$(sed -n '2s/^+++ //p' "$work/$block")
 		if [[ ! -f $from || ! -f $to ]]; then
 			echo "TUTORIAL.md:$block: a diff block must start with '--- FILE' and '+++ FILE'" >&2
-			bad=1
-		elif real_diff "$from" "$to" | cmp -s - "$work/$block"; then
-			:
-		elif [[ ${1-} == --fix ]]; then
-			real_diff "$from" "$to" >"$work/new"
-			awk -v start="$block" -v new="$work/new" 'NR == start { while ((getline l < new) > 0) print l; skip = 1 }
+			bad=1 && continue
+		fi
+		real_diff "$from" "$to" >"$work/new"
+		cmp -s "$work/new" "$work/$block" && continue
+		if [[ ${1-} == --fix ]]; then
+			awk -v start="$block" -v new="$work/new" '
+				NR == start { while ((getline l < new) > 0) print l; skip = 1 }
 				skip && /^```$/ { skip = 0 } !skip' "$tutorial" >"$work/tutorial"
 			cat "$work/tutorial" >"$tutorial"
 			echo "TUTORIAL.md:$block: updated the diff of $from and $to"
 		else
 			echo "TUTORIAL.md:$block: not the diff of $from and $to (lab/tutorial.sh diffs --fix):" >&2
-			diff -u "$work/$block" <(real_diff "$from" "$to") >&2 || true
-			bad=1
+			diff -u "$work/$block" "$work/new" >&2 || bad=1
 		fi
 	done
 	return "$bad"
 }
 
-# `excerpt FILE FUNCTION...`: each function's definition in FILE, from
-# the comment above it to its closing brace, one blank line between.
+# `excerpt FILE FUNCTION...`: each function in FILE with the comment above it.
 excerpt() {
 	local file=$1 fn
-	shift
-	for fn in "$@"; do
+	for fn in "${@:2}"; do
 		awk -v fn="$fn" '
 			/^\/\*/ { comment = "" ; in_comment = 1 }
 			in_comment { comment = comment $0 "\n"; if (/\*\/$/) in_comment = 0; next }
@@ -111,23 +91,18 @@ check_files() {
 			excerpt "${words[@]}" >"$expected"
 			path="${words[0]}: ${words[*]:1}"
 		fi
-		if ! cmp -s "$expected" "$work/$block"; then
-			echo "TUTORIAL.md:$block: not the contents of $path:" >&2
-			diff -u "$work/$block" "$expected" >&2 || true
-			bad=1
-		fi
+		cmp -s "$expected" "$work/$block" && continue
+		echo "TUTORIAL.md:$block: not the contents of $path:" >&2
+		diff -u "$work/$block" "$expected" >&2 || bad=1
 	done
 	return "$bad"
 }
 
-# `matches EXPECTED ACTUAL`: compare two files line by line with the
-# notation above.
+# `matches EXPECTED ACTUAL`: compare line by line, with the notation above.
 matches() {
 	HOST_RE=$(hostname | sed 's/[.]/[.]/g') awk '
 		function squeeze(s) { gsub(/[ \t]+/, " ", s); sub(/^ /, "", s); sub(/ $/, "", s); return s }
 		function pattern(s) {
-			# Escape what regular expressions would read, then put back
-			# the notation.
 			s = squeeze(s)
 			gsub(/[][\\.^$*+?(){}|\/]/, "\\\\&", s)
 			gsub(/<N>/, "[0-9]+", s); gsub(/<\\.\\.\\.>/, ".*", s); gsub(/<host>/, ENVIRON["HOST_RE"], s)
@@ -157,22 +132,16 @@ shown() {
 	return 1
 }
 
-# `clean_env CMD...`: CMD as a learner's shell would run it: none of
-# make's or bats's variables (a make of its own would say "Entering
-# directory", a bats of its own would find bats's internals), and bats's
-# own directories out of PATH.  The test lock is passed on: the run that
-# started this one holds it (tests/lock.bash).  So is WERROR: the tree
-# was built with it (CI), and a make without it would rebuild every step
-# for its changed flags, printing the compiler's command line.  The host,
-# for `make look`, is this shell's view (bats runs in namespaces of its own).
+# `clean_env CMD...`: CMD as a learner's shell runs it, without make's or bats's variables
+# or bats in PATH.  Passed on: the test lock (held by our caller), WERROR (else make
+# rebuilds every step, printing the compiler's line), and the host's PID, for `make look`.
 clean_env() {
-	env -i PATH="$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)" HOME="${HOME:-/root}" \
-		TERM="${TERM:-dumb}" LOOK_HOST_PID=$$ ${TESTS_LOCKED:+TESTS_LOCKED=1} ${WERROR:+WERROR="$WERROR"} "$@"
+	env -i PATH="$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)" \
+		HOME="${HOME:-/root}" TERM="${TERM:-dumb}" LOOK_HOST_PID=$$ \
+		${TESTS_LOCKED:+TESTS_LOCKED=1} ${WERROR:+WERROR="$WERROR"} "$@"
 }
 
-# `run_block BLOCK`: run its commands, and compare.  Each command
-# echoes a marker first, so that the output can be cut into what each
-# printed.
+# `run_block BLOCK`: run its commands, each after a marker line, and compare.
 run_block() {
 	local b=$work/$1
 	awk -v root="$(id -u)" 'BEGIN { print "exec 2>&1" }
@@ -222,8 +191,5 @@ case ${1-} in
 diffs) check_diffs "${2-}" ;;
 files) check_files ;;
 console) check_console "${2:?section number}" ;;
-*)
-	echo "usage: lab/tutorial.sh diffs [--fix] | files | console N" >&2
-	exit 2
-	;;
+*) echo "usage: lab/tutorial.sh diffs [--fix] | files | console N" >&2 && exit 2 ;;
 esac
