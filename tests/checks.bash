@@ -268,3 +268,12 @@ exercise_start_hint() {
 		2>&1 >/dev/null </dev/null | grep -i -m 1 '^container: ') || true
 	[[ -z $error ]] || fail "the container could not be set up: $error: $(error_hint "$error")"
 }
+
+# After a container that should have run: if it could not be set up,
+# fail with the hint the exercise file's error_hint() gives.
+set_up() {
+	local error
+	error=$(grep -i '^container: ' <<<"$stderr" | head -n 1) || true
+	[[ -n $error ]] || return 0
+	fail "the container could not be set up (exit status $status): $error: $(error_hint "$error")"
+}

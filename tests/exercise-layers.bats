@@ -60,15 +60,6 @@ error_hint() {
 	esac
 }
 
-# After a container that should have run: if it could not be set up,
-# fail with a hint.
-set_up() {
-	local error
-	error=$(grep -i '^container: ' <<<"$stderr" | head -n 1) || true
-	[[ -n $error ]] || return 0
-	fail "the container could not be set up (exit status $status): $error: $(error_hint "$error")"
-}
-
 # `start_layers CMD...`: start_ctr, with the hint if it could not be set up.
 start_layers() {
 	start_ctr "$@" && return 0
