@@ -140,7 +140,7 @@ systemd_like() {
 }
 
 check_private_mounts() {
-	export -f systemd_like wait_for wait_gone gone running proc_stat
+	export -f systemd_like wait_for wait_gone process_gone running proc_stat
 	export BIN ROOTFS_DIR TOKEN START_TIMEOUT STOP_TIMEOUT
 	run timeout 20 unshare -m bash -c systemd_like
 	assert_line "container: ready" || fail "the container did not start"

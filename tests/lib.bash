@@ -161,8 +161,8 @@ proc_stat() {
 # True while PID runs (not gone, not a zombie).
 running() { local state ppid; proc_stat "$1" && [[ $state != [ZX] ]]; }
 ppid_of() { local state ppid; proc_stat "$1" && echo "$ppid"; }
-gone() { ! running "$1"; }
-wait_gone() { wait_for "$2" gone "$1"; } # `wait_gone PID SECONDS`
+process_gone() { ! running "$1"; }
+wait_gone() { wait_for "$2" process_gone "$1"; } # `wait_gone PID SECONDS`
 
 # `descendants PID [Z]`: PID's descendants, parents before children:
 # the running ones, or with Z, the zombies.
