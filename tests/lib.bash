@@ -94,6 +94,7 @@ start_ctr() {
 	TEST_TOKEN=$TOKEN "$BIN" run "$@" </dev/null >"$CTR_OUT" 2>"$CTR_ERR" &
 	CTR_PID=$!
 	CMD_PID=
+	command_lines "$@"
 	local i
 	for ((i = 0; i < START_TIMEOUT * 20; i++)); do
 		if ! running "$CTR_PID"; then
@@ -101,18 +102,33 @@ start_ctr() {
 			fail "\`$LAST_CMD\` exited with status $status before its command ran; its stderr: $(<"$CTR_ERR")"
 			return
 		fi
-		CMD_PID=$(command_pid) && running "$CMD_PID" && return 0
+		# After 2 s, any other program will do (see command_pid).
+		CMD_PID=$(command_pid $((i >= 40))) && running "$CMD_PID" && return 0
 		sleep 0.05
 	done
 	fail "timed out after $START_TIMEOUT s while waiting for the command of \`$LAST_CMD\` to start; its stderr: $(<"$CTR_ERR")"
 }
 
+# `command_lines CMD...`: the command lines (/proc/PID/cmdline, NULs as
+# \1) the command may have: CMD's own, and for `sh -c '...; exec CMD2'`,
+# CMD2's, which the shell becomes.
+command_lines() {
+	CMD_LINES=("$(printf '%s\1' "$@")")
+	if [[ $# -eq 3 && $1 == sh && $2 == -c && $3 =~ exec\ ([^\;\&\|\']*)$ ]]; then
+		# shellcheck disable=SC2086 # the words of CMD2
+		CMD_LINES+=("$(printf '%s\1' ${BASH_REMATCH[1]})")
+	fi
+}
+
 # The command's host PID: the first descendant of the container program
 # that runs another executable than the program itself (which may re-run
 # itself, as the Go lesson's "/proc/self/exe child" does, or fork an
-# init that stays the same program).
+# init that stays the same program), and has the command's command line.
+# Not any other program: the container program may run helpers before
+# the command (`ip`, to wire a network, as runtimes run CNI plugins).
+# With $1 = 1, the first other program, whatever its command line.
 command_pid() {
-	local exe pid pids
+	local exe pid pids line
 	exe=$(readlink "/proc/$CTR_PID/exe") || return 1
 	pids=$(descendants "$CTR_PID")
 	# Read before the program exec'ed (still the test's shell), the name
@@ -120,9 +136,17 @@ command_pid() {
 	[[ $(readlink "/proc/$CTR_PID/exe") == "$exe" ]] || return 1
 	for pid in $pids; do
 		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) != "$exe" ]] || continue
+		{ line=$(tr '\0' '\1' <"/proc/$pid/cmdline"); } 2>/dev/null || continue
+		[[ ${1-0} == 1 ]] || is_command_line "$line" || continue
 		echo "$pid"
 		return 0
 	done
+	return 1
+}
+
+is_command_line() {
+	local line
+	for line in "${CMD_LINES[@]}"; do [[ $1 == "$line" ]] && return 0; done
 	return 1
 }
 
