@@ -77,17 +77,17 @@ links_left() {
 describe_link() {
 	local line
 	line=$(ip -o -d link show dev "$1" 2>/dev/null) || { echo "$1"; return; }
-	if [[ $line == *" veth "* && $line != *link-netnsid* ]]; then
+	# link-netnsid N, or link-netns NAME: the other end is elsewhere.
+	if [[ $line == *" veth "* && $line != *link-netns* ]]; then
 		echo "$1 (a veth whose other end is on the host side too: one end was never moved into the container)"
-	elif [[ $line == *link-netnsid* ]]; then
+	elif [[ $line == *link-netns* ]]; then
 		echo "$1 (its other end is in a namespace that outlived the container: kept by 'ip netns attach' or a bind mount of /proc/PID/ns/net?)"
 	else
 		echo "$1"
 	fi
 }
 
-# What looks wrong with the cable, seen from the host side: one line,
-# empty if nothing does.
+# What looks wrong with the cable, seen from the host side: one line.
 UP_FLAG='<([A-Z_-]+,)*UP[,>]'
 cable_hint() {
 	local line port ports
@@ -106,6 +106,7 @@ cable_hint() {
 		[[ $line =~ $UP_FLAG ]] ||
 			{ echo "the host end $port, on the bridge $BRIDGE, is down: set it up (ip link set $port up)"; return; }
 	done
+	echo "from the host side, $BRIDGE and its ports (${ports//$'\n'/ }) look right: look inside (ip addr, ip route)"
 }
 
 # ---- inside ------------------------------------------------------------------------
@@ -137,10 +138,9 @@ teardown() {
 	lib_teardown || status=1
 	[[ -e $BATS_TEST_TMPDIR/before.links ]] || return "$status"
 	if ! left=$(links_left "$BATS_TEST_TMPDIR/before.links"); then
-		for link in $left; do
-			echo "leftover interface on the host side: $(describe_link "$link")"
-			ip link del "$link" 2>/dev/null || true
-		done
+		# All described first: deleting one end of a veth deletes both.
+		for link in $left; do echo "leftover interface on the host side: $(describe_link "$link")"; done
+		for link in $left; do ip link del "$link" 2>/dev/null || true; done
 		echo "(the container's interfaces must go when it ends: a veth pair with one end in its network namespace goes with that namespace)"
 		status=1
 	fi
@@ -175,7 +175,7 @@ teardown() {
 	check_own_net
 	local hint
 	hint=$(cable_hint)
-	[[ -z $hint ]] || fail "$hint"
+	[[ $hint == *"look right"* ]] || fail "$hint"
 	stop_ctr
 }
 
@@ -217,7 +217,7 @@ teardown() {
 	[[ -n $addr ]] || fail "inside, no interface has an address in 10.200.0.0/24: $(cat "$CTR_OUT")"
 	answer=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/8000" && cat <&3' _ "$addr" 2>&1) || true
 	[[ $answer == *hello-from-inside* ]] ||
-		fail "from the host side, the server listening inside on $addr:8000 did not answer ($answer): $(cable_hint)"
+		fail "from the host side, the server listening inside on $addr:8000 did not answer (${answer:-nothing within 3 s}): $(cable_hint)"
 	wait_ctr
 }
 
@@ -248,10 +248,8 @@ teardown() {
 		fail "while the container ran, the host side had no new interface: where is the host end of its veth pair?"
 	stop_ctr
 	if ! left=$(links_left "$before"); then
-		for link in $left; do
-			describe_link "$link"
-			ip link del "$link" 2>/dev/null || true
-		done >"$BATS_TEST_TMPDIR/described"
+		for link in $left; do describe_link "$link"; done >"$BATS_TEST_TMPDIR/described"
+		for link in $left; do ip link del "$link" 2>/dev/null || true; done
 		fail "after the container ended, still on the host side: $(paste -sd ';' "$BATS_TEST_TMPDIR/described")"
 	fi
 }
