@@ -189,8 +189,17 @@ check_tools() {
 	# What the workshop runs besides the steps: the tests (bats and its
 	# two libraries), make trace-stepN (strace), the exercises' builds
 	# (patch).  make installs them when missing: better before the day.
-	local tool
-	for tool in bats strace patch; do
+	local tool pinned=$repo/build/pinned-bats version
+	# make test fetches bats 1.11 where the release's is older than 1.5.
+	if [[ -f $pinned/pins ]]; then
+		ok bats "$("$pinned/bats/bin/bats" --version), pinned (common/bats.sh)"
+	elif version=$(bats --version 2>/dev/null) &&
+		[[ $(printf '1.5\n%s\n' "${version#Bats }" | sort -V | head -n 1) == 1.5 ]]; then
+		ok bats "$version"
+	else
+		fail bats "${version:-not found}: make test needs bats 1.5 or later (run: sudo make test-env, which fetches it)"
+	fi
+	for tool in strace patch; do
 		if command -v "$tool" >/dev/null; then
 			ok "$tool" "$("$tool" --version 2>&1 | head -n 1)"
 		else
@@ -198,7 +207,7 @@ check_tools() {
 		fi
 	done
 	for tool in bats-support bats-assert; do
-		if [[ -f /usr/lib/bats/$tool/load.bash || -f $repo/build/pinned-bats/$tool/load.bash ]]; then
+		if [[ -f /usr/lib/bats/$tool/load.bash || -f $pinned/$tool/load.bash ]]; then
 			ok "$tool" "for make test"
 		else
 			fail "$tool" "not found, needed by make test (run: sudo make test-env)"

@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # Make sure the Debian/Ubuntu packages the lesson needs are installed:
 # install the missing ones with apt-get (printing the command), or say
-# which to install where that is not possible.
+# which to install where that is not possible.  bats, bats-assert and
+# bats-support come from the release if it has all three and a bats of
+# 1.5 or later, else pinned from npm (common/bats.sh).
 #
 # usage: common/require-packages.sh PACKAGE...   (busybox-static, bats, ...)
 set -euo pipefail
+common=$(cd "$(dirname "$0")" && pwd)
+
+# bats 1.5 brought what the tests use: bats_load_library,
+# bats_require_minimum_version, run --separate-stderr.
+bats_1_5() { [[ $(bats --version 2>/dev/null) =~ ([0-9]+)\.([0-9]+) ]] && ((BASH_REMATCH[1] * 100 + BASH_REMATCH[2] >= 105)); }
+pinned() { [[ -f $common/../build/pinned-bats/pins ]]; }
 
 have() {
 	case "$1" in
 	# A dynamically linked busybox would not run inside the root
 	# filesystem, which has no C library: only the static one will do.
 	busybox-static) [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
-	bats) command -v bats >/dev/null ;;
-	bats-assert | bats-support) [[ -f /usr/lib/bats/$1/load.bash ]] ;;
+	bats) pinned || bats_1_5 ;;
+	bats-assert | bats-support) pinned || [[ -f /usr/lib/bats/$1/load.bash ]] ;;
 	procps) command -v ps >/dev/null ;;
 	musl-tools) command -v musl-gcc >/dev/null ;;
 	strace) command -v strace >/dev/null ;;
 	*) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' ;;
 	esac
 }
+
+# The version apt would install, if the release has the package.
+candidate() { apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'; }
 
 missing=()
 for pkg in "$@"; do
@@ -35,8 +46,43 @@ if [[ $(id -u) -ne 0 ]]; then
 	exit 1
 fi
 apt=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
-echo "+ apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
-if ! { "${apt[@]}" update >/dev/null && "${apt[@]}" install --no-install-recommends "${missing[@]}" >/dev/null; }; then
-	echo "Installing ${missing[*]} failed (see above): is the package archive reachable?" >&2
+echo "+ apt-get update" >&2
+# A source out of reach is an error, not a warning (apt 2.2 on; older
+# ones ignore the option).
+"${apt[@]}" -o APT::Update::Error-Mode=any update >/dev/null ||
+	{ echo "apt-get update failed (see above): is the package archive reachable?" >&2 && exit 1; }
+
+# The release's bats, if it has a bats of 1.5 or later and both libraries.
+release_bats() {
+	local version
+	version=$(candidate bats)
+	[[ -n $version && -n $(candidate bats-assert) && -n $(candidate bats-support) ]] &&
+		dpkg --compare-versions "$version" ge 1.5
+}
+install=() fetch=
+for pkg in "${missing[@]}"; do
+	if [[ $pkg == bats* ]] && ! release_bats; then fetch=1; else install+=("$pkg"); fi
+done
+if [[ -n $fetch ]]; then
+	echo "This release has no bats 1.5 or later with bats-assert and bats-support:" \
+		"pinned ones from npm go in build/pinned-bats/ (common/bats.sh)" >&2
+	command -v curl >/dev/null || command -v wget >/dev/null || install+=(curl)
+	[[ -f /etc/ssl/certs/ca-certificates.crt ]] || install+=(ca-certificates)
+fi
+
+absent=()
+for pkg in ${install[@]+"${install[@]}"}; do
+	[[ -n $(candidate "$pkg") ]] || absent+=("$pkg")
+done
+if [[ ${#absent[@]} -gt 0 ]]; then
+	# shellcheck disable=SC1091 # the machine's
+	echo "Not in $(. /etc/os-release && echo "$PRETTY_NAME"): ${absent[*]} (apt-get update worked:" \
+		"the archive is reachable, this release lacks them). Install them another way, or use Debian 12 or later." >&2
 	exit 1
 fi
+if [[ ${#install[@]} -gt 0 ]]; then
+	echo "+ apt-get install -y --no-install-recommends ${install[*]}" >&2
+	"${apt[@]}" install --no-install-recommends "${install[@]}" >/dev/null ||
+		{ echo "Installing ${install[*]} failed (see above)." >&2 && exit 1; }
+fi
+[[ -z $fetch ]] || "$common/bats.sh"

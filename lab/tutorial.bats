@@ -103,6 +103,7 @@ detects_feature() {
 
 @test "workshop: make doctor names a setting that forbids user namespaces, and its fix" {
 	# In a user namespace of the test's own: the machine's setting stays.
+	# shellcheck disable=SC2016 # $1: the inner bash's
 	run unshare -U --map-root-user bash -c 'echo 0 >/proc/sys/user/max_user_namespaces &&
 		"$1/common/doctor.sh" "$1"' _ "$REPO"
 	assert_line --partial "FAIL  userns       user.max_user_namespaces is 0"

@@ -3,14 +3,14 @@
  *
  *     container run sh -c 'cat /proc/self/cgroup'
  *
- * A control group caps what the container may use: 20 tasks, so a fork
- * bomb fails; 64 MiB of memory, past which the kernel kills; and half a
- * CPU.  The cgroup is made before the container starts, joined by its
- * init, and removed when it ends.
+ * A control group caps what the container may use: 20 tasks, 64 MiB of
+ * memory, half a CPU.  A cgroup is a directory in /sys/fs/cgroup: its
+ * files hold its limits; a process written to its cgroup.procs is in it,
+ * with all it starts.  Ours is made before the container starts, joined
+ * by its init, and removed when it ends.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -29,100 +29,73 @@
 /* The child's stack: clone() does not allocate one. */
 static char child_stack[1024 * 1024] __attribute__((aligned(16)));
 
-/*
- * A cgroup is a directory in /sys/fs/cgroup: its files hold its limits,
- * and a process written into its cgroup.procs is in it, with all it
- * starts.  This is cgroup v2; v1, on older hosts, is set apart below.
- */
 #define CGROUP_HINT "is the controller enabled? 'make doctor' checks"
-
 static char dirs[3][64]; /* the cgroup: one directory (v1: three) */
 static int made; /* how many of them exist */
-static void cgroup_remove(void);
 
-/* Say what failed, remove what we made, and give up. */
-static _Noreturn void cgroup_abort(const char *hint, const char *what, const char *path)
+/* A cgroup outlives its processes: remove ours when we exit (atexit). */
+static void cgroup_remove(void)
 {
-	report(hint, "%s%s", what, path);
-	cgroup_remove();
-	exit(EXIT_SETUP);
+	while (made > 0)
+		if (rmdir(dirs[--made]) < 0 && errno != ENOENT)
+			report(NULL, "rmdir %s", dirs[made]);
 }
 
-/* mkdir PARENT/container-PID, with our PID: no other running program has it. */
+/* mkdir PARENT/container-PID: our PID, which no other running program has. */
 static const char *cgroup_mkdir(const char *parent)
 {
 	snprintf(dirs[made], sizeof(dirs[0]), "%s/container-%d", parent, (int)getpid());
 	if (mkdir(dirs[made], 0755) < 0)
-		cgroup_abort(CGROUP_HINT, "mkdir ", dirs[made]);
+		die(CGROUP_HINT, "mkdir %s", dirs[made]);
 	return dirs[made++];
 }
 
-/* Write VALUE to the file NAME in DIR; an OPTIONAL one may be missing. */
-static void cgroup_write(const char *dir, const char *name, const char *value, bool optional)
+/* Write VALUE to DIR/FILE; an OPTIONAL file may be missing. */
+static void cgroup_write(const char *dir, const char *file, const char *value, bool optional)
 {
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	if (write_file(path, value) < 0 && !(optional && errno == ENOENT))
-		cgroup_abort(CGROUP_HINT, "write a limit to ", path);
+		die(CGROUP_HINT, "write a limit to %s", path);
 }
 
-/*
- * cgroup v1 (older hosts, and hybrid ones, which mount v1 here): a tree
- * per controller, so a directory in each, and other files.
- */
+/* cgroup v1 (older hosts, and hybrid ones): a tree per controller. */
 static void cgroup_create_v1(void)
 {
-	const char *pids = cgroup_mkdir("/sys/fs/cgroup/pids");
+	cgroup_write(cgroup_mkdir("/sys/fs/cgroup/pids"), "pids.max", "20", false);
 	const char *memory = cgroup_mkdir("/sys/fs/cgroup/memory");
-	const char *cpu = cgroup_mkdir("/sys/fs/cgroup/cpu");
-
-	cgroup_write(pids, "pids.max", "20", false);
 	cgroup_write(memory, "memory.limit_in_bytes", "64M", false);
 	cgroup_write(memory, "memory.memsw.limit_in_bytes", "64M", true); /* with swap */
-	cgroup_write(cpu, "cpu.cfs_quota_us", "50000", false); /* per 100000 us */
+	cgroup_write(cgroup_mkdir("/sys/fs/cgroup/cpu"), "cpu.cfs_quota_us", "50000", false);
 }
 
-/* Our cgroup, with its limits, made before the container exists. */
+/* Our cgroup (v2), with its limits, made before the container exists. */
 static void cgroup_create(void)
 {
-	/* Only the root of a v2 tree has this file. */
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0) {
-		cgroup_create_v1();
-		return;
-	}
+	atexit(cgroup_remove); /* however we exit, errors included */
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0) /* only v2 has it */
+		return cgroup_create_v1();
 	/* A cgroup offers its children only the controllers it enables. */
 	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+pids +memory +cpu") < 0)
 		die("in a container? run 'sudo make cgroup-setup'; 'make doctor' checks",
 		    "enable pids, memory and cpu in /sys/fs/cgroup/cgroup.subtree_control");
 	const char *dir = cgroup_mkdir("/sys/fs/cgroup");
-	cgroup_write(dir, "pids.max", "20", false);
-	cgroup_write(dir, "memory.max", "64M", false);
-	cgroup_write(dir, "memory.swap.max", "0", true); /* no file if swap is not counted */
+	cgroup_write(dir, "pids.max", "20", false); /* a fork bomb stops at 20 tasks */
+	cgroup_write(dir, "memory.max", "64M", false); /* past it, the OOM killer */
+	cgroup_write(dir, "memory.swap.max", "0", true); /* missing if swap is not counted */
 	cgroup_write(dir, "cpu.max", "50000 100000", false); /* 50 ms in every 100 */
 }
 
 /* Move the calling process into the cgroup: "0" means "myself". */
 static void cgroup_join(void)
 {
-	char procs[PATH_MAX];
-
+	char procs[256];
 	for (int i = 0; i < made; i++) {
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", dirs[i]);
 		if (write_file(procs, "0") < 0)
 			die(NULL, "write 0 to %s", procs);
 	}
-}
-
-/*
- * A cgroup outlives its processes: remove it when the container has
- * ended.  (Killed with SIGKILL, we cannot: `make clean-cgroups`.)
- */
-static void cgroup_remove(void)
-{
-	for (int i = 0; i < made; i++)
-		if (rmdir(dirs[i]) < 0 && errno != ENOENT)
-			report(NULL, "rmdir %s", dirs[i]);
+	made = 0; /* we are in it now: our parent removes it, not us */
 }
 
 /* Become the command.  execvp() searches PATH, as a shell does. */
@@ -143,13 +116,7 @@ static int child(void *arg)
 	char **cmd = arg;
 
 	print_running(cmd, getpid());
-
-	/*
-	 * Join the cgroup first, while the host's /sys/fs/cgroup is still
-	 * in view: after chroot() that path is a plain directory in the
-	 * root filesystem, where the same writes "work" and limit nothing.
-	 * All the container's processes descend from us, and inherit it.
-	 */
+	/* Join it before chroot(): after, /sys/fs/cgroup is a plain directory. */
 	cgroup_join();
 	if (sethostname(HOSTNAME, strlen(HOSTNAME)) < 0)
 		die(NULL, "sethostname %s", HOSTNAME);
@@ -222,11 +189,9 @@ static int run(char **cmd)
 	cgroup_create();
 	pid_t pid = clone(child, child_stack + sizeof(child_stack), flags, cmd);
 	if (pid < 0)
-		cgroup_abort(NULL, "clone", "");
+		die(NULL, "clone");
 
-	int status = wait_forwarding(pid);
-	cgroup_remove();
-	return status;
+	return wait_forwarding(pid);
 }
 
 int main(int argc, char **argv)

@@ -33,6 +33,18 @@ CGROUP_ROOT=/sys/fs/cgroup
 CTR_TIMEOUT=${CTR_TIMEOUT:-20}
 START_TIMEOUT=10
 STOP_TIMEOUT=${STOP_TIMEOUT:-5}
+# Where the first wait of the harness that ran out is noted, for every
+# file of the run: the tests after it fail at once (lib_setup), instead
+# of each waiting out its limit again on the same hanging program.
+HANG_FILE=$BATS_RUN_TMPDIR/hung
+
+# `hung WHAT`: note that the program under test hung (the first time).
+# Only the harness's own waits call it: a container that the test
+# expects to end by a signal, or with 124, is no hang.
+hung() {
+	local where=${BATS_TEST_DESCRIPTION:-setup_file of ${BATS_TEST_FILENAME##*/}}
+	[[ -e $HANG_FILE ]] || echo "in test '$where', $1" >"$HANG_FILE"
+}
 
 # ---- running a container ----------------------------------------------------
 
@@ -72,7 +84,10 @@ capture() {
 	mapfile -t lines <<<"$output"
 	mapfile -t stderr_lines <<<"$stderr"
 	LAST_STATUS=$status LAST_OUT=$output LAST_ERR=$stderr
-	if ((status == 124 && SECONDS - start >= CTR_TIMEOUT)); then
+	# timeout(1) exits 124 after its TERM, 137 after its KILL (-k); a
+	# container's own 124 or 137 comes sooner.
+	if (((status == 124 || status == 137) && SECONDS - start >= CTR_TIMEOUT)); then
+		hung "\`$LAST_CMD\` did not exit within $CTR_TIMEOUT s"
 		fail "timed out after $CTR_TIMEOUT s while waiting for \`$LAST_CMD\` to exit"
 	fi
 }
@@ -106,6 +121,7 @@ start_ctr() {
 		CMD_PID=$(command_pid $((i >= 40))) && running "$CMD_PID" && return 0
 		sleep 0.05
 	done
+	hung "the command of \`$LAST_CMD\` did not start within $START_TIMEOUT s"
 	fail "timed out after $START_TIMEOUT s while waiting for the command of \`$LAST_CMD\` to start; its stderr: $(<"$CTR_ERR")"
 }
 
@@ -167,14 +183,22 @@ wait_output() {
 stop_ctr() {
 	local sig=${1:-TERM}
 	kill -"$sig" "$CTR_PID"
-	wait_gone "$CTR_PID" "$STOP_TIMEOUT" || fail "timed out after $STOP_TIMEOUT s while waiting for \`$LAST_CMD\` to exit after SIG$sig: does it pass SIG$sig on to the command?" || return
+	if ! wait_gone "$CTR_PID" "$STOP_TIMEOUT"; then
+		hung "\`$LAST_CMD\` did not exit within $STOP_TIMEOUT s after SIG$sig"
+		fail "timed out after $STOP_TIMEOUT s while waiting for \`$LAST_CMD\` to exit after SIG$sig: does it pass SIG$sig on to the command?"
+		return
+	fi
 	wait_ctr
 }
 
 # `wait_ctr`: wait for a background container to end by itself (within
 # CTR_TIMEOUT); sets $status to its exit status.
 wait_ctr() {
-	wait_gone "$CTR_PID" "$CTR_TIMEOUT" || fail "timed out after $CTR_TIMEOUT s while waiting for \`$LAST_CMD\` to exit" || return
+	if ! wait_gone "$CTR_PID" "$CTR_TIMEOUT"; then
+		hung "\`$LAST_CMD\` did not exit within $CTR_TIMEOUT s"
+		fail "timed out after $CTR_TIMEOUT s while waiting for \`$LAST_CMD\` to exit"
+		return
+	fi
 	status=0
 	# 2>: bash's note that a job was "Killed".
 	wait "$CTR_PID" 2>/dev/null || status=$?
@@ -485,6 +509,10 @@ lib_setup() {
 	LAST_CMD=
 	if [[ -n ${TESTS_FAIL_FAST-} && -e $BATS_RUN_TMPDIR/failed ]]; then
 		skip "an earlier test failed (tests/run --fail-fast)"
+	fi
+	if [[ -e $HANG_FILE ]]; then
+		fail "not run: $(<"$HANG_FILE"); fix that first"
+		return
 	fi
 	snapshot "$BATS_TEST_TMPDIR/before"
 }

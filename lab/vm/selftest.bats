@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # A quick look at the test VMs themselves (about a minute), not part of
-# `make test-vm`: after changing lab/vm/, run
-#   lab/vm/run lab/vm/selftest.bats
+# `make -C lab vm`: after changing lab/vm/, run
+#   lab/vm/run lab/vm/selftest.bats            (ARCH=arm64 too)
 
 bats_require_minimum_version 1.5.0
 
@@ -9,8 +9,8 @@ bats_require_minimum_version 1.5.0
 	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]
 }
 
-@test "/ is shared" {
-	[ "$(findmnt -no PROPAGATION /)" = shared ]
+@test "/ is shared (outside tests/run's own mount namespace)" {
+	[ "$(findmnt --task 1 -no PROPAGATION /)" = shared ]
 }
 
 @test "host tools: ps, hostname, su, setpriv" {
@@ -29,7 +29,7 @@ bats_require_minimum_version 1.5.0
 	sleep 1.5
 	[ "$(cat /sys/fs/cgroup/container-$!/pids.max)" = 20 ]
 	[ "$(cat /sys/fs/cgroup/container-$!/memory.max)" = 67108864 ]
-	wait
+	wait "$!" # not bats's own timer, also in the background
 	[ ! -e /sys/fs/cgroup/container-$! ]
 }
 
@@ -37,7 +37,7 @@ bats_require_minimum_version 1.5.0
 	step6-mounts/container run sleep 2 &
 	sleep 1
 	run ! grep -q mytemp /proc/self/mountinfo
-	wait
+	wait "$!"
 }
 
 # The docker pass (lab/vm/init), where `make test` ran cgroup-setup
