@@ -128,15 +128,30 @@ check_own_net() {
 
 # ---- per test: no interface left behind ------------------------------------------------
 
+# The names `ip netns add` and `ip netns attach` give namespaces: files
+# in /run/netns, on the machine's /run (the mount on each is in the
+# tests' mount namespace, which lib.bash's leftover check unmounts).
+netns_names() {
+	find /run/netns -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort || true
+}
+
 setup() {
 	lib_setup
 	host_links >"$BATS_TEST_TMPDIR/before.links"
+	netns_names >"$BATS_TEST_TMPDIR/before.netns"
+	[[ -d /run/netns ]] || touch "$BATS_TEST_TMPDIR/no-netns-dir"
 }
 
 teardown() {
-	local status=0 left link
+	local status=0 left link name
 	lib_teardown || status=1
 	[[ -e $BATS_TEST_TMPDIR/before.links ]] || return "$status"
+	for name in $(comm -13 "$BATS_TEST_TMPDIR/before.netns" <(netns_names)); do
+		echo "leftover network namespace name: /run/netns/$name (ip netns add or attach: ip netns delete it when the container ends)"
+		mountpoint -q "/run/netns/$name" || rm -f "/run/netns/$name"
+		status=1
+	done
+	[[ ! -e $BATS_TEST_TMPDIR/no-netns-dir ]] || rmdir /run/netns 2>/dev/null || true
 	if ! left=$(links_left "$BATS_TEST_TMPDIR/before.links"); then
 		# All described first: deleting one end of a veth deletes both.
 		for link in $left; do echo "leftover interface on the host side: $(describe_link "$link")"; done
