@@ -35,12 +35,16 @@ setup_file() {
 	ip link del "$BRIDGE" 2>/dev/null || true
 	ip link set lo up
 	ip addr replace "$BEYOND/32" dev lo
+	netns_names >"$BATS_FILE_TMPDIR/netns"
+	[[ -d /run/netns ]] || touch "$BATS_FILE_TMPDIR/no-netns-dir"
 	step_setup_file build/exercises/veth
+	netns_left "$BATS_FILE_TMPDIR" >/dev/null || true
 }
 
 teardown_file() {
 	stop_leftover_ctr
 	[[ -z ${FILE_SNAPSHOT-} ]] || cleanup_since "$FILE_SNAPSHOT" >/dev/null || true
+	[[ ! -e $BATS_FILE_TMPDIR/netns ]] || netns_left "$BATS_FILE_TMPDIR" >/dev/null || true
 	ip link del "$BRIDGE" 2>/dev/null || true
 	ip addr del "$BEYOND/32" dev lo 2>/dev/null || true
 }
@@ -135,23 +139,32 @@ netns_names() {
 	find /run/netns -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort || true
 }
 
+# `netns_left DIR`: remove the names made since DIR/netns (once their
+# mounts are gone), and the directory if DIR/no-netns-dir says it was
+# not there; say what was left, and fail, if any was.
+netns_left() {
+	local name found=0
+	for name in $(comm -13 "$1/netns" <(netns_names)); do
+		echo "leftover network namespace name: /run/netns/$name (ip netns add or attach: ip netns delete it when the container ends)"
+		mountpoint -q "/run/netns/$name" || rm -f "/run/netns/$name"
+		found=1
+	done
+	[[ ! -e $1/no-netns-dir ]] || rmdir /run/netns 2>/dev/null || true
+	return "$found"
+}
+
 setup() {
 	lib_setup
 	host_links >"$BATS_TEST_TMPDIR/before.links"
-	netns_names >"$BATS_TEST_TMPDIR/before.netns"
+	netns_names >"$BATS_TEST_TMPDIR/netns"
 	[[ -d /run/netns ]] || touch "$BATS_TEST_TMPDIR/no-netns-dir"
 }
 
 teardown() {
-	local status=0 left link name
+	local status=0 left link
 	lib_teardown || status=1
 	[[ -e $BATS_TEST_TMPDIR/before.links ]] || return "$status"
-	for name in $(comm -13 "$BATS_TEST_TMPDIR/before.netns" <(netns_names)); do
-		echo "leftover network namespace name: /run/netns/$name (ip netns add or attach: ip netns delete it when the container ends)"
-		mountpoint -q "/run/netns/$name" || rm -f "/run/netns/$name"
-		status=1
-	done
-	[[ ! -e $BATS_TEST_TMPDIR/no-netns-dir ]] || rmdir /run/netns 2>/dev/null || true
+	netns_left "$BATS_TEST_TMPDIR" || status=1
 	if ! left=$(links_left "$BATS_TEST_TMPDIR/before.links"); then
 		# All described first: deleting one end of a veth deletes both.
 		for link in $left; do echo "leftover interface on the host side: $(describe_link "$link")"; done
