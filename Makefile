@@ -25,16 +25,15 @@ CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
 ifeq ($(CONTAINER_CC),$(or $(MUSL_GCC),-))
 override CPPFLAGS += -idirafter /usr/include/$(shell $(CC) -print-multiarch) -idirafter /usr/include
 endif
-# The one compile command (lab/ builds with it too, in O=build/asan/...).
-# The flags file changes with it, so that a new flag rebuilds.
+
+.PHONY: all help rootfs run test doctor look clean distclean test-env cgroup-setup cgroup-ready clean-cgroups \
+	FORCE $(foreach n,$(NUMS),step$(n) test-step$(n) diff-step$(n) trace-step$(n)) $(EXERCISES:%=exercise-%) $(EXERCISES:%=test-exercise-%)
+all: $(STEPS:%=$(O)%/container)
+# The one compile command (lab/ too, in O=build/KIND/); a new flag rebuilds.
 compile = $(CONTAINER_CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^)
 $(O)build/flags: FORCE
 	@mkdir -p $(@D); printf '%s\n' "$$FLAGS" | cmp -s - $@ || printf '%s\n' "$$FLAGS" >$@
 $(O)build/flags: export FLAGS = $(compile)
-.PHONY: all help rootfs run test doctor look clean distclean test-env cgroup-setup cgroup-ready clean-cgroups \
-	FORCE $(foreach n,$(NUMS),step$(n) test-step$(n) diff-step$(n) trace-step$(n)) $(EXERCISES:%=exercise-%) $(EXERCISES:%=test-exercise-%)
-all: $(STEPS:%=$(O)%/container)
-
 help:
 	@echo 'make               build every step: stepN-NAME/container'
 	@echo 'make stepN         build one step (N = 1..$(words $(STEPS)))'
@@ -65,8 +64,8 @@ $(foreach e,$(EXERCISES),$(eval exercise-$(e): build/exercises/$(e)/container))
 
 # `make rootfs` always rebuilds; the targets that need one, only if missing.
 rootfs $(ROOTFS_DIR)/container-rootfs:
-	@$(if $(TARBALL),,common/require-packages.sh busybox-static)
-	common/mkrootfs.sh $(ROOTFS_DIR) $(TARBALL)
+	@$(if $(TARBALL)$(IMAGE),,common/require-packages.sh busybox-static)
+	$(if $(IMAGE),common/unpack-image.sh '$(IMAGE)' '$(IMAGE_DIR)',common/mkrootfs.sh $(ROOTFS_DIR) $(TARBALL))
 $(ROOTFS_DIR)/usr/local/bin/%: build/tests/helpers/% | $(ROOTFS_DIR)/container-rootfs
 	install -D -m 0755 $< $@
 # What every test run needs besides the program under test.

@@ -1,87 +1,59 @@
 #!/usr/bin/env bash
-# `make doctor`: can this machine run the lesson?  One line per check,
-# OK or FAIL, and for each FAIL what to do.  Exit status 1 if anything
-# failed.  Safe to run anywhere: it changes nothing it does not undo.
-#
-# usage: common/doctor.sh REPO_DIR
+# `make doctor`: can this machine run the lesson?  One line per check, OK or
+# FAIL, and for each FAIL what to do; exit status 1 if anything failed.  Safe
+# to run anywhere: it changes nothing it does not undo.  usage: doctor.sh REPO
 set -uo pipefail
 
 repo=${1:-.}
-here=$(dirname -- "${BASH_SOURCE[0]}")
 failed=0
 ok() { printf 'OK    %-12s %s\n' "$1" "$2"; }
-fail() {
-	printf 'FAIL  %-12s %s\n' "$1" "$2"
-	failed=1
-}
-
-check_root() {
-	if [[ $(id -u) -eq 0 ]]; then
-		ok root "running as root"
-	else
-		fail root "not root: namespaces, mounts and cgroups need it (run: sudo make doctor)"
-	fi
-}
+fail() { printf 'FAIL  %-12s %s\n' "$1" "$2"; failed=1; }
+# `check NAME OK-TEXT FAIL-TEXT CMD...`: OK or FAIL, as CMD succeeds or not.
+check() { if "${@:4}"; then ok "$1" "$2"; else fail "$1" "$3"; fi; }
+is_root() { [[ $(id -u) -eq 0 ]]; }
+have() { command -v "$1" >/dev/null; }
 
 check_kernel() {
 	local release major minor
 	release=$(uname -r)
 	IFS=. read -r major minor _ <<<"$release"
-	if ((major > 4 || (major == 4 && minor >= 6))); then
-		ok kernel "Linux $release"
-	else
-		fail kernel "Linux $release is older than 4.6 (cgroup v2, pids controller): use a newer distribution or VM"
-	fi
+	check kernel "Linux $release" \
+		"Linux $release is older than 4.6 (cgroup v2, pids controller): use a newer distribution or VM" \
+		test $((major > 4 || (major == 4 && minor >= 6))) -eq 1
 }
 
 # Where namespaces cannot be made, say why rather than only that it fails.
 where_are_we() {
-	if [[ $(id -u) -ne 0 ]]; then
+	if ! is_root; then
 		echo "run as root (sudo make doctor)"
 	elif grep -qi microsoft /proc/version 2>/dev/null && ! grep -q microsoft-standard /proc/version; then
 		echo "this is WSL1, which has no real Linux kernel: use WSL2 or a VM"
 	elif ((!root_mount)); then
 		echo "/ is not a mount point (see 'root mount' above)"
-	elif in_container; then
+	elif [[ -e /.dockerenv || -e /run/.containerenv ]] ||
+		grep -qE 'docker|containerd|kubepods|libpod' /proc/1/cgroup 2>/dev/null; then
 		echo "in a container? run it with --privileged (or use a VM)"
 	else
 		echo "run as root, outside any container"
 	fi
 }
 
-in_container() {
-	[[ -e /.dockerenv || -e /run/.containerenv ]] ||
-		grep -qE 'docker|containerd|kubepods|libpod' /proc/1/cgroup 2>/dev/null
-}
-
-# Steps 6 and 7 make "/" private (MS_PRIVATE), which the kernel refuses
-# (EINVAL) where "/" is not a mount point: inside a plain chroot.
-# mountpoint reads the mount table, which also lists a bind mount of /
-# onto itself made from inside a chroot; but the chroot's root stays the
-# directory beneath it.  So, as root, ask the kernel the way step 6 does,
-# in a mount namespace of our own.
+# Steps 6 and 7 make "/" private, which the kernel refuses (EINVAL) where
+# "/" is not a mount point: in a plain chroot.  The mount table may list a
+# bind mount of / onto itself made inside one, so as root, ask the kernel
+# the way step 6 does, in a mount namespace of our own.
 root_mount=1
 root_is_mount() {
 	local why
 	mountpoint -q / || return 1
-	[[ $(id -u) -eq 0 ]] || return 0
+	is_root || return 0
 	why=$(unshare --mount --propagation private true 2>&1) && return 0
-	# Any other failure is the namespaces check's.
-	[[ $why != *"Invalid argument"* ]]
-}
-
-check_root_mount() {
-	if root_is_mount; then
-		ok "root mount" "/ is a mount point: step 6 can make it private"
-	else
-		root_mount=0
-		fail "root mount" "/ is not a mount point (in a chroot?): step 6 cannot make it private; enter the chroot through a bind mount of its directory onto itself: mount --rbind DIR DIR; chroot DIR (doing it from inside does not help)"
-	fi
+	[[ $why != *"Invalid argument"* ]] # any other failure is the namespaces check's
 }
 
 check_namespaces() {
 	local why
-	if ! command -v unshare >/dev/null; then
+	if ! have unshare; then
 		fail namespaces "unshare not found: install util-linux"
 	elif why=$(unshare --uts --pid --mount --fork --mount-proc true 2>&1); then
 		ok namespaces "UTS, PID and mount namespaces can be created"
@@ -91,8 +63,8 @@ check_namespaces() {
 }
 
 check_propagation() {
-	local propagation
 	((root_mount)) || return 0
+	local propagation
 	propagation=$(findmnt -no PROPAGATION / 2>/dev/null || echo unknown)
 	case $propagation in
 	shared*) ok propagation "/ is shared, as systemd mounts it: step 6 makes it private inside the container" ;;
@@ -101,13 +73,11 @@ check_propagation() {
 	esac
 }
 
-# Try the limits for real, as step 7 sets them: make a cgroup, write
-# them, remove it.
+# Try the limits for real, as step 7 sets them: make a cgroup, write them,
+# remove it.
 probe_v2() {
 	local root=$1 dir=$1/$2 result=0 c
-	for c in pids memory cpu; do
-		echo "+$c" >"$root/cgroup.subtree_control" 2>/dev/null || return 1
-	done
+	for c in pids memory cpu; do echo "+$c" >"$root/cgroup.subtree_control" 2>/dev/null || return 1; done
 	mkdir "$dir" 2>/dev/null || return 1
 	{ echo 20 >"$dir/pids.max" && echo 64M >"$dir/memory.max" &&
 		echo "50000 100000" >"$dir/cpu.max"; } 2>/dev/null || result=1
@@ -117,49 +87,35 @@ probe_v2() {
 
 probe_v1() {
 	local root=$1 name=$2 result=0 c
-	for c in pids memory cpu; do
-		mkdir "$root/$c/$name" 2>/dev/null || result=1
-	done
+	for c in pids memory cpu; do mkdir "$root/$c/$name" 2>/dev/null || result=1; done
 	((result == 0)) && { echo 20 >"$root/pids/$name/pids.max" &&
 		echo 64M >"$root/memory/$name/memory.limit_in_bytes" &&
 		echo 50000 >"$root/cpu/$name/cpu.cfs_quota_us"; } 2>/dev/null || result=1
-	for c in pids memory cpu; do
-		rmdir "$root/$c/$name" 2>/dev/null
-	done
+	for c in pids memory cpu; do rmdir "$root/$c/$name" 2>/dev/null; done
 	return "$result"
 }
 
 check_cgroups() {
-	local root=/sys/fs/cgroup layout probe
+	local root=/sys/fs/cgroup layout probe=probe_v1 why status=0
 	case $(stat -f -c %T "$root" 2>/dev/null) in
 	cgroup2fs) layout="v2" probe=probe_v2 ;;
 	tmpfs)
-		layout="v1" probe=probe_v1
-		[[ $(stat -f -c %T "$root/unified" 2>/dev/null) == cgroup2fs ]] && layout="v1 (hybrid)"
+		layout=v1
+		[[ $(stat -f -c %T "$root/unified" 2>/dev/null) != cgroup2fs ]] || layout="v1 (hybrid)"
 		;;
 	*)
 		fail cgroups "nothing mounted at $root: mount cgroupfs (or use a distribution that does)"
 		return
 		;;
 	esac
-	if [[ $(id -u) -ne 0 ]]; then
-		fail cgroups "$layout; whether limits can be set needs root (run: sudo make doctor)"
-		return
-	fi
+	is_root || { fail cgroups "$layout; whether limits can be set needs root (run: sudo make doctor)"; return; }
 	# Docker and Podman on cgroup v2: see cgroup-setup.sh.
-	local why status=0
-	why=$("$here/cgroup-setup.sh" --check) || status=$?
-	case $status in
-	0) ;;
-	1)
+	why=$("$repo/common/cgroup-setup.sh" --check) || status=$?
+	if ((status == 1)); then
 		fail cgroups "$layout: $why. Run 'sudo make cgroup-setup' ('make test' and 'make run' do it first): it moves those processes into $root/init, then enables pids, memory and cpu. Or restart the container with --cgroupns=host"
 		return
-		;;
-	*)
-		fail cgroups "$layout: $why"
-		return
-		;;
-	esac
+	fi
+	((status == 0)) || { fail cgroups "$layout: $why"; return; }
 	[[ $layout != v2 || ! -e $root/cgroup.type ]] || layout="v2, a container's cgroup namespace"
 	if "$probe" "$root" "doctor-$$"; then
 		ok cgroups "$layout: pids, memory and cpu limits can be set"
@@ -170,59 +126,47 @@ check_cgroups() {
 	fi
 }
 
-# Cgroups that containers killed with SIGKILL left behind: harmless,
-# but they pile up.
+# Cgroups that containers killed with SIGKILL left behind: harmless, but
+# they pile up.
 check_stale_cgroups() {
 	local stale
 	stale=$("$repo/common/clean-cgroups.sh" --list 2>/dev/null | wc -l)
-	if ((stale > 0)); then
+	((stale == 0)) ||
 		ok cgroups "$stale cgroup(s) left by containers killed with SIGKILL (sudo make clean-cgroups removes them)"
-	fi
 }
 
+static_busybox() { [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1; }
+
 check_tools() {
-	if [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1; then
-		ok busybox "static /bin/busybox, for the root filesystem"
-	else
-		fail busybox "no static /bin/busybox (run: sudo apt-get install busybox-static)"
-	fi
-	# What the workshop runs besides the steps: the tests (bats and its
-	# two libraries), make trace-stepN (strace), the exercises' builds
-	# (patch).  make installs them when missing: better before the day.
+	check busybox "static /bin/busybox, for the root filesystem" \
+		"no static /bin/busybox (run: sudo apt-get install busybox-static)" static_busybox
+	# What the workshop runs besides the steps: the tests (bats 1.5 or later,
+	# pinned from npm where the release's is older, and its two libraries),
+	# make trace-stepN (strace), the exercises' builds (patch).  make
+	# installs them when missing: better before the day.
 	local tool pinned=$repo/build/pinned-bats version
-	# make test fetches bats 1.11 where the release's is older than 1.5.
 	if [[ -f $pinned/pins ]]; then
 		ok bats "$("$pinned/bats/bin/bats" --version), pinned (common/bats.sh)"
-	elif version=$(bats --version 2>/dev/null) &&
-		[[ $(printf '1.5\n%s\n' "${version#Bats }" | sort -V | head -n 1) == 1.5 ]]; then
-		ok bats "$version"
 	else
-		fail bats "${version:-not found}: make test needs bats 1.5 or later (run: sudo make test-env, which fetches it)"
+		version=$(bats --version 2>/dev/null) || version="not found"
+		check bats "$version" "$version: make test needs bats 1.5 or later (run: sudo make test-env)" \
+			test "$(printf '1.5\n%s\n' "${version#Bats }" | sort -V | head -n 1)" = 1.5
 	fi
 	for tool in strace patch; do
-		if command -v "$tool" >/dev/null; then
-			ok "$tool" "$("$tool" --version 2>&1 | head -n 1)"
-		else
-			fail "$tool" "not found (run: sudo apt-get install $tool)"
-		fi
+		check "$tool" "$("$tool" --version 2>&1 | head -n 1)" \
+			"not found (run: sudo apt-get install $tool)" have "$tool"
 	done
 	for tool in bats-support bats-assert; do
-		if [[ -f /usr/lib/bats/$tool/load.bash || -f $pinned/$tool/load.bash ]]; then
-			ok "$tool" "for make test"
-		else
-			fail "$tool" "not found, needed by make test (run: sudo make test-env)"
-		fi
+		check "$tool" "for make test" "not found, needed by make test (run: sudo make test-env)" \
+			test -f "/usr/lib/bats/$tool/load.bash" -o -f "$pinned/$tool/load.bash"
 	done
 	# Steps 1 to 3 run the host's ps, in the container and beside it.
-	if command -v ps >/dev/null; then
-		ok ps "$(ps --version 2>&1 | head -n 1)"
-	else
-		fail ps "ps not found, used from step 1 on and by make test (run: sudo apt-get install procps)"
-	fi
-	# The compiler make builds the steps with: it says (make doctor); run
-	# by hand, the Makefile's default: musl-gcc if installed, else $CC.
+	check ps "$(ps --version 2>&1 | head -n 1)" \
+		"ps not found, used from step 1 on and by make test (run: sudo apt-get install procps)" have ps
+	# The compiler make builds the steps with: it says (make doctor); run by
+	# hand, the Makefile's default: musl-gcc if installed, else $CC.
 	local cc=${CONTAINER_CC:-$(command -v musl-gcc || echo "${CC:-cc}")}
-	if command -v "$cc" >/dev/null && command -v make >/dev/null; then
+	if have "$cc" && have make; then
 		ok compiler "${cc##*/}: $("$cc" --version | head -n 1)"
 		if [[ $cc == *musl* ]]; then
 			ok libc "musl: make builds the programs with it"
@@ -232,11 +176,7 @@ check_tools() {
 	else
 		fail compiler "make and a C compiler are needed (run: sudo apt-get install make gcc)"
 	fi
-	if [[ -e $repo/rootfs/container-rootfs ]]; then
-		ok rootfs "$repo/rootfs"
-	else
-		fail rootfs "not built yet (run: sudo make rootfs)"
-	fi
+	check rootfs "$repo/rootfs" "not built yet (run: sudo make rootfs)" test -e "$repo/rootfs/container-rootfs"
 }
 
 # The exercise "a user namespace" runs its container as an ordinary user
@@ -256,10 +196,14 @@ check_userns() {
 	ok userns "an ordinary user may make user namespaces (exercise 'a user namespace')"
 }
 
-check_root
+check root "running as root" \
+	"not root: namespaces, mounts and cgroups need it (run: sudo make doctor)" is_root
 check_kernel
 check_userns
-check_root_mount
+root_is_mount || root_mount=0
+check "root mount" "/ is a mount point: step 6 can make it private" \
+	"/ is not a mount point (in a chroot?): step 6 cannot make it private; enter the chroot through a bind mount of its directory onto itself: mount --rbind DIR DIR; chroot DIR (doing it from inside does not help)" \
+	test "$root_mount" -eq 1
 check_namespaces
 check_propagation
 check_cgroups

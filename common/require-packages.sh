@@ -24,6 +24,7 @@ have() {
 	procps) command -v ps >/dev/null ;;
 	musl-tools) command -v musl-gcc >/dev/null ;;
 	strace) command -v strace >/dev/null ;;
+	attr) command -v setfattr >/dev/null ;;
 	*) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' ;;
 	esac
 }

@@ -118,8 +118,11 @@ init       umount2("/proc", MNT_DETACH)'
 	assert_output 0
 	# Made before the clone(), joined by the init first thing, removed
 	# once the command has ended: who calls what, in order.
-	local order='container mkdir
-container write
+	local made='container mkdir
+container write'
+	# v2: the controllers enabled first; v1: a directory per controller.
+	if ((v2)); then made="container write"$'\n'$made; else made=$made$'\n'$made$'\n'$made; fi
+	local order="$made"'
 container clone
 init write
 init sethostname
@@ -131,7 +134,6 @@ init prctl
 init fork
 command execve
 container rmdir'
-	((v2 == 0)) || order="container write"$'\n'$order # cgroup.subtree_control
 	assert_equal "$(awk '{ sub(/\(.*/, "", $2); print $1, $2 }' <<<"$list" | uniq)" "$order"
 }
 

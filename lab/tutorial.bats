@@ -24,24 +24,74 @@ setup_file() {
 	"$REPO/lab/tutorial.sh" files
 }
 
-# The lesson is the text before the section for instructors.
-lesson() {
-	awk '/^## For workshop instructors/ { exit } { print }' "$REPO/TUTORIAL.md"
+# The lesson is the text before the section for instructors; its core,
+# what a 90-minute slot keeps, is that from "Before you start" on, less
+# the folded <details> and the "Try" tasks.
+lesson() { awk '/^## For workshop instructors/ { exit } { print }' "$REPO/TUTORIAL.md"; }
+core() {
+	lesson | awk '/^## Before you start/ { on = 1 } /^<details>/ { d = 1 } on && !d && !/^\*\*Try [0-9]/
+		/^<\/details>/ { d = 0 }'
+}
+# `count KIND`, of the text on stdin: words (outside code blocks), lines
+# (of c and diff blocks), commands ("$ " lines), tests ("Check your
+# work" lines that run a step's tests), moments ("Terminal 2" cells),
+# tries (the "Try N.M." tasks).
+count() {
+	case $1 in
+	words) awk '/^```/ { c = !c; next } !c' | wc -w ;;
+	lines) awk '/^```/ { if (!c) { c = 1; k = substr($0, 4) } else c = 0; next } c && (k == "c" || k == "diff")' | wc -l ;;
+	commands) grep -c '^\$ ' ;;
+	tests) grep -c '^\*\*Check your work:\*\* `sudo make test-step' ;;
+	moments) grep -c '^\*\*Terminal 2\*\*' ;;
+	tries) grep -cE '^\*\*Try [0-9]+\.[0-9]+\.\*\*' ;;
+	esac
+}
+# `about STATED COUNTED WHAT`: STATED is COUNTED within 10%.
+about() {
+	(($1 * 10 >= $2 * 9 && $1 * 10 <= $2 * 11)) || fail "the tutorial has $2 $3, not about $1"
+}
+# `stated REGEX`: the numbers in the text that REGEX matches (digits
+# as [0-9,]*), one line, without thousands' commas.
+stated() {
+	local found
+	found=$(tr '\n' ' ' <"$REPO/TUTORIAL.md" | tr -s ' ' | grep -o "$1" | head -n 1 | tr -d ,) ||
+		fail "TUTORIAL.md no longer says: $1"
+	grep -o '[0-9]\+' <<<"$found" | paste -sd' '
 }
 
-@test "tutorial: the reading time it states is counted from the text" {
-	local words lines commands stated
-	words=$(lesson | awk '/^```/ { c = !c; next } !c' | wc -w)
-	lines=$(lesson | awk '/^```/ { if (!c) { c = 1; k = substr($0, 4) } else c = 0; next } c && (k == "c" || k == "diff")' | wc -l)
-	commands=$(lesson | grep -c '^\$ ')
-	stated=$(tr '\n' ' ' <"$REPO/TUTORIAL.md" | grep -o 'about [0-9,]* words of prose, [0-9,]* lines of code and diffs, and [0-9]* commands' | tr -d ,)
-	[ -n "$stated" ] || fail "TUTORIAL.md no longer says 'about N words of prose, N lines of code and diffs, and N commands'"
-	read -r _ w _ _ _ l _ _ _ _ _ _ c _ <<<"$stated"
-	echo "stated: $w words, $l lines, $c commands; counted: $words, $lines, $commands"
-	# Within 10%, as "about" allows; the commands exactly.
-	((w * 10 >= words * 9 && w * 10 <= words * 11)) || fail "the tutorial has $words words of prose, not about $w"
-	((l * 10 >= lines * 9 && l * 10 <= lines * 11)) || fail "the tutorial has $lines lines of code, not about $l"
-	assert_equal "$c" "$commands"
+# The model: "At N words a minute, N lines of code a minute, N minute a
+# command, N minutes a test run, N minutes a moment and N minutes a small
+# exercise".
+model() {
+	local n='[0-9,]*'
+	stated "At $n words a minute, $n lines of code a minute, $n minute a command, $n minutes a test run, $n minutes a moment and $n minutes a small exercise"
+}
+
+@test "tutorial: the time it states is counted from the text, by its model" {
+	local n='[0-9,]*' w l c t m e rw rl rc rt rm re a b cc d f g setup total
+	read -r w l c t m e < <(stated "about $n words of prose, $n lines of code and diffs, $n commands, $n test runs, $n second-terminal moments and $n small exercises")
+	echo "stated: $w words, $l lines, $c commands, $t test runs, $m moments, $e exercises"
+	about "$w" "$(lesson | count words)" "words of prose"
+	about "$l" "$(lesson | count lines)" "lines of code"
+	assert_equal "$c commands, $t tests, $m moments, $e tries" \
+		"$(lesson | count commands) commands, $(lesson | count tests) tests, $(lesson | count moments) moments, $(lesson | count tries) tries"
+	read -r rw rl rc rt rm re < <(model)
+	read -r a b cc d f g setup total < <(stated "that is $n + $n + $n + $n + $n + $n minutes, and with $n minutes of setup about $n minutes")
+	# Each term is its figure at its rate, rounded; the total their sum.
+	assert_equal "$a + $b + $cc + $d + $f + $g" \
+		"$(((w + rw / 2) / rw)) + $(((l + rl / 2) / rl)) + $((c * rc)) + $((t * rt)) + $((m * rm)) + $((e * re))"
+	assert_equal "$total" $((a + b + cc + d + f + g + setup))
+}
+
+@test "tutorial: the 90-minute slot it states is counted from the text, by the same model" {
+	local n='[0-9,]*' w l c m a b cc d rw rl rc rm
+	read -r w l c m a b cc d < <(stated "about $n words, $n lines and $n commands, and the $n moments: $n + $n + $n + $n = ")
+	echo "stated: $w words, $l lines, $c commands; counted: $(core | count words), $(core | count lines), $(core | count commands)"
+	about "$w" "$(core | count words)" "words in its core"
+	about "$l" "$(core | count lines)" "lines of code in its core"
+	assert_equal "$c commands, $m moments" "$(core | count commands) commands, $(core | count moments) moments"
+	read -r rw rl rc _ rm _ < <(model)
+	assert_equal "$a + $b + $cc + $d" "$(((w + rw / 2) / rw)) + $(((l + rl / 2) / rl)) + $((c * rc)) + $((m * rm))"
 }
 
 @test "tutorial: step 1's transcripts print what they show" { "$REPO/lab/tutorial.sh" console 1; }
@@ -103,7 +153,7 @@ detects_feature() {
 
 @test "workshop: make doctor names a setting that forbids user namespaces, and its fix" {
 	# In a user namespace of the test's own: the machine's setting stays.
-	# shellcheck disable=SC2016 # $1: the inner bash's
+	# shellcheck disable=SC2016 # $1 is the inner bash's
 	run unshare -U --map-root-user bash -c 'echo 0 >/proc/sys/user/max_user_namespaces &&
 		"$1/common/doctor.sh" "$1"' _ "$REPO"
 	assert_line --partial "FAIL  userns       user.max_user_namespaces is 0"

@@ -1,113 +1,73 @@
 #!/usr/bin/env bash
 # Keeps TUTORIAL.md true to the code.
-#
-#   lab/tutorial.sh diffs [--fix]   every ```diff block must be the real
-#                                     `diff -u A B` it names (--fix: rewrite
-#                                     the blocks from the code)
-#   lab/tutorial.sh files           a code block after <!-- file: PATH -->
-#                                     must be that file; after <!-- excerpt:
-#                                     PATH FUNCTION... --> those functions of
-#                                     it, each with the comment above it
-#   lab/tutorial.sh console N       run the ```console blocks of section
-#                                     "## Step N" (0: the other sections)
-#                                     and compare what they print
-#
-# In console blocks, "$ CMD" lines are run (a leading "sudo " is dropped
-# when already root), each block in one bash from the repository's top,
-# and the lines after them are what CMD prints, stdout and stderr alike.
-# The expected text may say where output varies:
-#   <N>     any number            <host>  this machine's hostname
-#   <...>   any text in the line  ...     (a line alone) any lines
-# Runs of spaces count as one, so columns may line up differently.
+#   lab/tutorial.sh diffs [--fix]  each ```diff block is the real `diff -u A B` it names
+#   lab/tutorial.sh files          a block after <!-- file: PATH --> is that file; after
+#                                    <!-- excerpt: PATH FUNCTION... --> those functions
+#   lab/tutorial.sh console N      the ```console blocks of "## Step N" (0: the rest)
+#                                    print what they show
+# Console blocks: "$ CMD" lines run (no "sudo " as root), a block in one bash at the top,
+# the lines after are its output.  <N> any number, <host> the hostname, <...> any text,
+# "..." alone any lines; runs of spaces count as one.  "**Terminal 1**" then "**Terminal 2**":
+# 1's command runs in the background, fed the lines after its prompts ("# ", "/ # ") by a
+# FIFO; once it shows all but the last, 2's block runs, then the last line goes (say, exit).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-tutorial=$repo/TUTORIAL.md
+tutorial=$repo/TUTORIAL.md prompt='^([^ ]+ )?# '
 cd "$repo"
 
-# Print the blocks of TUTORIAL.md, each as a record: a header line
-# "@@ <kind> <section> <first line number> <marker>" and then its lines.
-blocks() {
-	awk '
-		/^## Step [0-9]+/ { section = $3 + 0 }
-		/^## / && !/^## Step [0-9]+/ { section = 0 }
+# `split_blocks KIND [SECTION]`: blocks to $work/LINE, each one's marker (or -) to LINE.marker.
+split_blocks() {
+	awk -v kind="$1" -v want="${2-}" -v work="$work" '
+		/^## / { section = /^## Step [0-9]+/ ? $3 + 0 : 0 }
 		/^<!-- file: .* -->$/ { marker = $3 }
 		/^<!-- excerpt: .* -->$/ { marker = "excerpt"; for (i = 3; i < NF; i++) marker = marker ":" $i }
-		/^```/ && !inside { inside = 1; kind = substr($0, 4); kind = kind == "" ? "text" : kind
-			print "@@", kind, section, NR + 1, (marker == "" ? "-" : marker); marker = ""; next }
-		/^```$/ && inside { inside = 0; next }
-		inside { print }
+		/^\*\*Terminal [12]\*\*/ { marker = "t" substr($2, 1, 1) }
+		/^```/ && !inside { inside = 1; k = substr($0, 4); k = k == "" ? "text" : k
+			out = k == kind && (want == "" || section == want + 0) ? work "/" NR + 1 : ""
+			if (out != "") {
+				print (marker == "" ? "-" : marker) >(out ".marker"); close(out ".marker"); printf "" >out
+			}
+			marker = ""; next }
+		/^```$/ && inside { inside = 0; if (out != "") close(out); next }
+		inside && out != "" { print >out }
 	' "$tutorial"
 }
-
-# `split_blocks KIND [SECTION]`: one file per matching block in $work,
-# named after its line number, and its marker in NAME.marker.
-split_blocks() {
-	local kind=$1 section=${2-} line
-	local out=
-	while IFS= read -r line; do
-		if [[ $line =~ ^@@\ ([^ ]+)\ ([0-9]+)\ ([0-9]+)\ (.*)$ ]]; then
-			out=
-			if [[ ${BASH_REMATCH[1]} == "$kind" && (-z $section || ${BASH_REMATCH[2]} == "$section") ]]; then
-				out=$work/${BASH_REMATCH[3]}
-				printf '%s\n' "${BASH_REMATCH[4]}" >"$out.marker"
-				: >"$out"
-			fi
-		elif [[ -n $out ]]; then
-			printf '%s\n' "$line" >>"$out"
-		fi
-	done < <(blocks)
-}
+blocks() { find "$work" -name '*.marker' -printf '%f\n' | sed 's/[.]marker$//' | sort "$@"; }
 
 # The real diff, with the headers the tutorial uses (no timestamps).
-real_diff() {
-	diff -u "$1" "$2" | sed -e '1s/\t.*//' -e '2s/\t.*//' || true
-}
+real_diff() { diff -u "$1" "$2" | sed -e '1s/\t.*//' -e '2s/\t.*//' || true; }
 
 check_diffs() {
-	local fix=${1-} block from to bad=0
+	local block from to bad=0
 	split_blocks diff
 	# Bottom up, so that --fix does not move the blocks still to do.
-	for block in $(find "$work" -type f ! -name '*.marker' -printf '%f\n' | sort -rn); do
-		from=$(sed -n '1s/^--- //p' "$work/$block")
-		to=$(sed -n '2s/^+++ //p' "$work/$block")
+	for block in $(blocks -rn); do
+		from=$(sed -n '1s/^--- //p' "$work/$block") to=$(sed -n '2s/^+++ //p' "$work/$block")
 		if [[ ! -f $from || ! -f $to ]]; then
 			echo "TUTORIAL.md:$block: a diff block must start with '--- FILE' and '+++ FILE'" >&2
-			bad=1
-		elif ! real_diff "$from" "$to" | cmp -s - "$work/$block"; then
-			if [[ $fix == --fix ]]; then
-				replace_block "$block" <(real_diff "$from" "$to")
-				echo "TUTORIAL.md:$block: updated the diff of $from and $to"
-			else
-				echo "TUTORIAL.md:$block: not the diff of $from and $to (lab/tutorial.sh diffs --fix):" >&2
-				diff -u "$work/$block" <(real_diff "$from" "$to") >&2 || true
-				bad=1
-			fi
+			bad=1 && continue
+		fi
+		real_diff "$from" "$to" >"$work/new"
+		cmp -s "$work/new" "$work/$block" && continue
+		if [[ ${1-} == --fix ]]; then
+			awk -v start="$block" -v new="$work/new" '
+				NR == start { while ((getline l < new) > 0) print l; skip = 1 }
+				skip && /^```$/ { skip = 0 } !skip' "$tutorial" >"$work/tutorial"
+			cat "$work/tutorial" >"$tutorial"
+			echo "TUTORIAL.md:$block: updated the diff of $from and $to"
+		else
+			echo "TUTORIAL.md:$block: not the diff of $from and $to (lab/tutorial.sh diffs --fix):" >&2
+			diff -u "$work/$block" "$work/new" >&2 || bad=1
 		fi
 	done
 	return "$bad"
 }
 
-# `replace_block LINE FILE`: the block whose body starts at LINE gets
-# FILE's contents.
-replace_block() {
-	local start=$1 new=$2 tmp
-	tmp=$(mktemp)
-	awk -v start="$start" -v new="$new" '
-		NR == start { while ((getline l < new) > 0) print l; skipping = 1 }
-		skipping && /^```$/ { skipping = 0 }
-		!skipping { print }
-	' "$tutorial" >"$tmp"
-	cat "$tmp" >"$tutorial"
-	rm -f "$tmp"
-}
-
-# `excerpt FILE FUNCTION...`: each function's definition in FILE, from
-# the comment above it to its closing brace, one blank line between.
+# `excerpt FILE FUNCTION...`: each function in FILE with the comment above it.
 excerpt() {
 	local file=$1 fn
-	shift
-	for fn in "$@"; do
+	for fn in "${@:2}"; do
 		awk -v fn="$fn" '
 			/^\/\*/ { comment = "" ; in_comment = 1 }
 			in_comment { comment = comment $0 "\n"; if (/\*\/$/) in_comment = 0; next }
@@ -122,99 +82,105 @@ excerpt() {
 check_files() {
 	local block path bad=0 expected
 	for kind in c sh text; do split_blocks "$kind"; done
-	for block in $(find "$work" -type f -name '*.marker' -printf '%f\n' | sort -n); do
-		path=$(<"$work/$block")
-		block=${block%.marker}
-		[[ $path != - ]] || continue
-		expected=$path
+	for block in $(blocks -n); do
+		path=$(<"$work/$block.marker") expected=$path
+		[[ $path != - && $path != t? ]] || continue
 		if [[ $path == excerpt:* ]]; then
 			IFS=: read -ra words <<<"${path#excerpt:}"
 			expected=$work/$block.excerpt
 			excerpt "${words[@]}" >"$expected"
 			path="${words[0]}: ${words[*]:1}"
 		fi
-		if ! cmp -s "$expected" "$work/$block"; then
-			echo "TUTORIAL.md:$block: not the contents of $path:" >&2
-			diff -u "$work/$block" "$expected" >&2 || true
-			bad=1
-		fi
+		cmp -s "$expected" "$work/$block" && continue
+		echo "TUTORIAL.md:$block: not the contents of $path:" >&2
+		diff -u "$work/$block" "$expected" >&2 || bad=1
 	done
 	return "$bad"
 }
 
-# `matches EXPECTED ACTUAL`: compare two files line by line with the
-# notation above.
+# `matches EXPECTED ACTUAL`: compare line by line, with the notation above.
 matches() {
 	HOST_RE=$(hostname | sed 's/[.]/[.]/g') awk '
-		BEGIN { host = ENVIRON["HOST_RE"] }
 		function squeeze(s) { gsub(/[ \t]+/, " ", s); sub(/^ /, "", s); sub(/ $/, "", s); return s }
-		function pattern(s,    out, c) {
+		function pattern(s) {
 			s = squeeze(s)
-			# Escape what regular expressions would read, then put back
-			# the notation.
 			gsub(/[][\\.^$*+?(){}|\/]/, "\\\\&", s)
-			gsub(/<N>/, "[0-9]+", s)
-			gsub(/<\\.\\.\\.>/, ".*", s)
-			gsub(/<host>/, host, s)
+			gsub(/<N>/, "[0-9]+", s); gsub(/<\\.\\.\\.>/, ".*", s); gsub(/<host>/, ENVIRON["HOST_RE"], s)
 			return "^" s "$"
 		}
-		NR == FNR { want[++n] = $0; next }
-		{ got[++m] = squeeze($0) }
-		END {
-			exit !match_from(1, 1)
-		}
-		function match_from(i, j) {
-			while (i <= n) {
+		function match_from(i, j,    k) {
+			for (; i <= n; i++) {
 				if (want[i] == "...") {
 					for (k = j; k <= m + 1; k++) if (match_from(i + 1, k)) return 1
 					return 0
 				}
-				if (j > m || got[j] !~ pattern(want[i])) return 0
-				i++; j++
+				if (j > m || got[j++] !~ pattern(want[i])) return 0
 			}
 			return j > m
 		}
+		NR == FNR { want[++n] = $0; next }
+		{ got[++m] = squeeze($0) }
+		END { exit !match_from(1, 1) }
 	' "$1" "$2"
 }
 
-# `clean_env CMD...`: CMD as a learner's shell would run it: none of
-# make's or bats's variables (a make of its own would say "Entering
-# directory", a bats of its own would find bats's internals), and bats's
-# own directories out of PATH.  The test lock is passed on: the run that
-# started this one holds it (tests/lock.bash).  So is WERROR: the tree
-# was built with it (CI), and a make without it would rebuild every step
-# for its changed flags, printing the compiler's command line.
+# `shown WHAT EXPECTED ACTUAL`: compare, and say how they differ.
+shown() {
+	matches "$2" "$3" && return
+	printf 'TUTORIAL.md:%s does not print what it shows.\n--- shown\n' "$1" >&2
+	cat "$2" >&2 && echo "--- printed" >&2 && cat "$3" >&2
+	return 1
+}
+
+# `clean_env CMD...`: CMD as a learner's shell runs it, without make's or bats's variables
+# or bats in PATH.  Passed on: the test lock (held by our caller), WERROR (else make
+# rebuilds every step, printing the compiler's line), and the host's PID, for `make look`.
 clean_env() {
-	local path
-	path=$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)
-	env -i PATH="$path" HOME="${HOME:-/root}" TERM="${TERM:-dumb}" \
+	env -i PATH="$(tr ':' '\n' <<<"$PATH" | grep -v bats-core | paste -sd:)" \
+		HOME="${HOME:-/root}" TERM="${TERM:-dumb}" LOOK_HOST_PID=$$ \
 		${TESTS_LOCKED:+TESTS_LOCKED=1} ${WERROR:+WERROR="$WERROR"} "$@"
 }
 
+# `run_block BLOCK`: run its commands, each after a marker line, and compare.
+run_block() {
+	local b=$work/$1
+	awk -v root="$(id -u)" 'BEGIN { print "exec 2>&1" }
+		/^\$ / { cmd = substr($0, 3); if (root == 0) sub(/^sudo /, "", cmd)
+			print "echo \"@@cmd " ++k "\""; print cmd }' "$b" >"$b.sh"
+	awk '/^\$ / { print "@@cmd " ++k; next } 1' "$b" >"$b.expected"
+	clean_env bash "$b.sh" >"$b.actual" 2>&1 || true
+	shown "$1: the console block" "$b.expected" "$b.actual"
+}
+
+# `run_pair T1 T2`: play two terminals' blocks, as said at the top.
+run_pair() {
+	local t=$work/$1 last cmd pid i bad=0
+	cmd=$(sed -n '1s/^\$ //p' "$t") last=$(grep -nE "$prompt" "$t" | tail -n 1 | cut -d: -f1)
+	[[ $(id -u) -ne 0 ]] || cmd=${cmd#sudo }
+	sed -n "2,$((last - 1))p" "$t" | grep -vE "$prompt" >"$t.before" || true
+	sed 1d "$t" | grep -vE "$prompt" >"$t.expected" || true
+	mkfifo "$t.in"
+	clean_env timeout -k 5 60 bash -c "$cmd" <"$t.in" >"$t.actual" 2>&1 &
+	pid=$!
+	exec 3>"$t.in"
+	sed -n "2,$((last - 1))p" "$t" | sed -nE "s/$prompt//p" >&3
+	for ((i = 0; i < 100; i++)); do ! matches "$t.before" "$t.actual" || break; sleep 0.1; done
+	run_block "$2" || bad=1
+	sed -n "${last}p" "$t" | sed -nE "s/$prompt//p" >&3
+	exec 3>&-
+	wait "$pid" || true
+	shown "$1: terminal 1" "$t.expected" "$t.actual" && return "$bad"
+}
+
 check_console() {
-	local section=$1 block bad=0 script expected actual
-	split_blocks console "$section"
-	for block in $(find "$work" -type f ! -name '*.marker' -printf '%f\n' | sort -n); do
-		script=$work/$block.sh
-		expected=$work/$block.expected
-		actual=$work/$block.actual
-		# Each command echoes a marker first, so that the output can be
-		# cut into what each command printed.
-		awk -v root="$(id -u)" '
-			BEGIN { print "exec 2>&1" }
-			/^\$ / { cmd = substr($0, 3); if (root == 0) sub(/^sudo /, "", cmd)
-				print "echo \"@@cmd " ++k "\""; print cmd; next }
-		' "$work/$block" >"$script"
-		awk '/^\$ / { print "@@cmd " ++k; next } { print }' "$work/$block" >"$expected"
-		(cd "$repo" && clean_env bash "$script") >"$actual" 2>&1 || true
-		if ! matches "$expected" "$actual"; then
-			echo "TUTORIAL.md:$block: the console block does not print what it shows." >&2
-			echo "--- shown" >&2
-			cat "$expected" >&2
-			echo "--- printed" >&2
-			cat "$actual" >&2
-			bad=1
-		fi
+	local block t1='' bad=0
+	split_blocks console "$1"
+	for block in $(blocks -n); do
+		case $(<"$work/$block.marker") in
+		t1) t1=$block ;;
+		t2) run_pair "$t1" "$block" || bad=1 ;;
+		*) run_block "$block" || bad=1 ;;
+		esac
 	done
 	return "$bad"
 }
@@ -225,8 +191,5 @@ case ${1-} in
 diffs) check_diffs "${2-}" ;;
 files) check_files ;;
 console) check_console "${2:?section number}" ;;
-*)
-	echo "usage: lab/tutorial.sh diffs [--fix] | files | console N" >&2
-	exit 2
-	;;
+*) echo "usage: lab/tutorial.sh diffs [--fix] | files | console N" >&2 && exit 2 ;;
 esac

@@ -1,22 +1,12 @@
-# Checks that several test files share: each step's feature, which every
-# later step's file checks again ("so far"), and this repository's
-# conventions, which every file checks, each in a test of its own.
-#
-# A feature check judges behaviour only: it finds the command's output
-# among whatever the program prints on stdout, and accepts any exit
-# status or wording a convention does not fix.  The conventions
-# (narration on stderr, exit statuses, the usage line, error messages,
-# the default PATH) are checked apart, so that a program that breaks
-# one fails that one test, whose message says what to change.
+# Checks that test files share: each step's feature (behaviour only, checked
+# again by every later step: "so far") and this repository's conventions
+# (narration, exit statuses, usage, errors, PATH), each saying what to change.
 # shellcheck shell=bash
-# status, output, stderr: set by bats's `run` or capture; LAST_CMD:
-# read by lib.bash, to show what ran when a test fails.
-# shellcheck disable=SC2154,SC2034
-# Commands for the shell inside the container are in single quotes.
-# shellcheck disable=SC2016
+# status, output, stderr: set by `run` or capture; LAST_CMD: read by lib.bash;
+# commands for the shell inside the container: in single quotes.
+# shellcheck disable=SC2154,SC2034,SC2016
 
 # ---- step 1: run a command ------------------------------------------------------
-
 # Output, input and the exit status pass through.
 check_runs_command() {
 	run_ctr --stdin from-stdin sh -c 'read -r line; echo "read: $line"; echo to-stderr >&2; exit 3'
@@ -30,8 +20,7 @@ check_runs_command() {
 # passed on: the command's own handler runs, and its status comes back.
 signal_reaches_command() {
 	local sig=$1
-	# The handler also ends the background sleep, so that nothing is
-	# left running where there is no PID namespace to end it.
+	# The handler ends the sleep too: without a PID namespace, nothing else would.
 	start_ctr sh -c "trap 'echo got $sig; kill \$!; exit 3' $sig; sleep 30 & wait"
 	sleep 0.1 # the shell installs its trap
 	stop_ctr "$sig" || return
@@ -40,16 +29,14 @@ signal_reaches_command() {
 	[ "$status" -eq 3 ] || fail "the command's handler exited 3, the container program $status: exit with the command's status"
 }
 
-# The command starts as a fresh program would: no signal blocked or
-# ignored.  A blocked SIGCHLD hangs a shell's `wait`; an ignored SIGINT
-# (a background job's, inherited across exec) cannot be trapped.  Only
-# the classic signals, 1 to 31, are judged: the tests' own environment
-# may ignore real-time ones, which a fresh program would inherit too.
+# The command starts as a fresh program would: no signal blocked (a blocked
+# SIGCHLD hangs a shell's `wait`) or ignored (an ignored SIGINT cannot be
+# trapped).  Only signals 1 to 31: the tests' may ignore real-time ones.
 check_signals_reset() {
 	start_ctr sleep 30
 	local blocked ignored
-	blocked=$(awk '/^SigBlk:/ { print $2 }' "/proc/$CMD_PID/status")
-	ignored=$(awk '/^SigIgn:/ { print $2 }' "/proc/$CMD_PID/status")
+	read -r blocked ignored < <(awk '/^Sig(Blk|Ign):/ { printf "%s ", $2 } END { print "" }' \
+		"/proc/$CMD_PID/status")
 	((0x$blocked == 0)) ||
 		fail "the command started with signals blocked (SigBlk: $blocked): unblock them before exec"
 	(((0x$ignored & 0x7fffffff) == 0)) ||
@@ -63,22 +50,18 @@ check_signals_pass_on() {
 }
 
 # ---- step 2: a hostname of its own -------------------------------------------------
-
-# A container that refuses the rename (one that drops CAP_SYS_ADMIN, as
-# the exercise "fewer privileges" does) keeps the host's name too: what
-# must not happen is a rename that reaches the host.
+# A container may refuse the rename (the exercise "fewer privileges" drops
+# CAP_SYS_ADMIN): what must not happen is a rename that reaches the host.
 check_hostname() {
 	run_ctr sh -c 'echo "hostname: $(hostname)"; hostname other && echo "renamed: $(hostname)"'
 	assert_line "hostname: container" || fail "inside, the hostname should be 'container': set it (sethostname) in a new UTS namespace"
-	if [[ $stderr != *"hostname: sethostname: Operation not permitted"* ]]; then
+	[[ $stderr == *"hostname: sethostname: Operation not permitted"* ]] ||
 		assert_line "renamed: other" || fail "the command could not rename its host"
-	fi
 	assert_equal "$(hostname)" "$(<"$BATS_TEST_TMPDIR/before.hostname")" ||
 		fail "renaming inside renamed the host: give the container a UTS namespace of its own (CLONE_NEWUTS)"
 }
 
 # ---- step 3: process IDs of its own -------------------------------------------------
-
 # Whatever number the command gets, its parent is the namespace's init.
 check_pid_namespace() {
 	run_ctr sh -c 'echo "pid: $$"; echo "ppid: $PPID"'
@@ -92,38 +75,28 @@ check_pid_namespace() {
 check_init_duties() {
 	start_ctr sh -c '(sleep 0.2 &); exec sleep 30'
 	sleep 1
-	local zombies
+	local zombies cgroups mnt dir
 	zombies=$(zombies_under "$CTR_PID")
 	[ -z "$zombies" ] ||
 		fail "zombie process(es) $zombies in the container: its PID 1 must wait for every child, orphans included"
-	local cgroups
 	cgroups=$(own_cgroups_of "$CMD_PID")
 	kill -KILL "$CTR_PID"
 	wait_gone "$CMD_PID" 2 ||
 		fail "the command still runs 2 s after the container program was killed (SIGKILL): have the container's init die with it (PR_SET_PDEATHSIG)"
 	wait_ctr
-	# Nobody was left to unmount the container's /proc where it has no
-	# mount namespace (step 5), nor to remove its cgroup (step 7): that
-	# is not this check's business.
-	local mnt dir
-	while read -r _ mnt _; do
-		umount -l "$mnt"
-	done < <(join -v 1 <(mounts | sort -k1,1) <(sort -k1,1 "$BATS_TEST_TMPDIR/before.mounts"))
+	# Nobody was left to unmount the container's /proc without a mount
+	# namespace (step 5), nor to remove its cgroup (step 7): not our business.
+	while read -r _ mnt _; do umount -l "$mnt"; done < <(new_mounts "$BATS_TEST_TMPDIR/before")
 	for dir in $cgroups; do rmdir "$dir" 2>/dev/null || true; done
 }
 
 # ---- step 4: a root filesystem of its own ----------------------------------------------
-
-# "/" is the root filesystem $ROOTFS names, and so is the working
-# directory: chroot() alone leaves the process in the host's directory
-# it started in.  The root filesystem is a copy of the usual one, with a
-# space in its name and a file of its own.
+# "/" is the root filesystem $ROOTFS names (other_root), and so is the working
+# directory: chroot() alone leaves the process in the host's directory.
 check_own_root() {
 	other_root
 	local here=$BATS_TEST_TMPDIR/host-cwd
-	mkdir -p "$here"
-	touch "$here/host-file-$TOKEN"
-	cd "$here" || return
+	mkdir -p "$here" && touch "$here/host-file-$TOKEN" && cd "$here" || return
 	ROOTFS=$OTHER_ROOT run_ctr sh -c 'echo "root: $(cat /which-root)"; ls -a'
 	assert_line "root: other" ||
 		fail "inside, / is not the root filesystem that ROOTFS names ($OTHER_ROOT): chroot() into \$ROOTFS"
@@ -132,9 +105,7 @@ check_own_root() {
 }
 
 # ---- step 5: a /proc of its own ----------------------------------------------------------
-
-# ps lists the init, PID 1, and itself, with some other PID: nothing of
-# the host's.
+# ps lists the init, PID 1, and itself, with some other PID: nothing of the host's.
 check_own_proc() {
 	run_ctr ps -o pid,comm
 	local procs
@@ -146,27 +117,21 @@ check_own_proc() {
 }
 
 # ---- step 6: a mount table of its own ---------------------------------------------------
-
-# The container's /proc and /mytemp are its own, and stay inside even
-# where they could propagate: in a mount namespace of the test's own,
-# as systemd makes a host, with "/" shared, and the root filesystem on
-# a mount of its own (a separate /home, say), so that also the mounts
-# below "/" must be made private.  Prints the mounts that appeared in
-# that namespace while the container ran.
+# The container's /proc and /mytemp stay inside even where they could
+# propagate: in a mount namespace with "/" shared, as under systemd, and the
+# rootfs on a mount of its own (so the mounts below "/" must be private too).
+# Prints the mounts that appeared in that namespace while the container ran.
 systemd_like() {
 	mount --make-rprivate / && mount --make-rshared /
 	mount --bind "$ROOTFS_DIR" "$ROOTFS_DIR"
-	local out=$BATS_TEST_TMPDIR/shared.out pid i before
+	local out=$BATS_TEST_TMPDIR/shared.out pid before
 	before=$(awk '{ print $5 }' /proc/self/mountinfo | sort)
 	TEST_TOKEN=$TOKEN "$BIN" run sh -c 'm=/proc/self/mountinfo
 		grep -q " /proc .* - proc " $m && echo "/proc proc"
 		grep -q " /mytemp .* - tmpfs " $m && echo "/mytemp tmpfs"
 		echo ready; exec sleep 30' </dev/null >"$out" 2>&1 &
 	pid=$!
-	for ((i = 0; i < START_TIMEOUT * 20; i++)); do
-		grep -qx ready "$out" && break
-		sleep 0.05
-	done
+	wait_for "$START_TIMEOUT" grep -qx ready "$out" || true
 	comm -13 <(echo "$before") <(awk '{ print $5 }' /proc/self/mountinfo | sort) | sed 's/^/host: /'
 	kill -TERM "$pid"
 	wait_gone "$pid" "$STOP_TIMEOUT" || kill -KILL "$pid"
@@ -175,7 +140,7 @@ systemd_like() {
 }
 
 check_private_mounts() {
-	export -f systemd_like wait_gone running proc_state
+	export -f systemd_like wait_for wait_gone gone running proc_stat
 	export BIN ROOTFS_DIR TOKEN START_TIMEOUT STOP_TIMEOUT
 	run timeout 20 unshare -m bash -c systemd_like
 	assert_line "container: ready" || fail "the container did not start"
@@ -187,15 +152,12 @@ check_private_mounts() {
 		fail "the container's mounts showed up on a host whose / is shared, as under systemd: $leaked (give it a mount namespace, and make every mount in it private, MS_REC|MS_PRIVATE, before mounting)"
 }
 
-# ---- conventions ----------------------------------------------------------------------------
-# This repository's choices.  A learner's program may differ: each
-# convention is one test, and its message says what to change.
+# ---- conventions: this repository's choices (a learner's program may differ) ---
 
 convention_narration() {
 	run_ctr echo hello
-	if [[ $output == *"Running ["* || $output == *"== Finished =="* ]]; then
+	[[ $output != *"Running ["* && $output != *"== Finished =="* ]] ||
 		fail "the narration (Running [...], == Finished ==) was printed on stdout: print it to stderr, so that the command's output stays clean"
-	fi
 	assert_output hello
 	[[ ${stderr_lines[0]-} == "Running [echo hello]"* ]] ||
 		fail "stderr should start with 'Running [echo hello]', and starts with '${stderr_lines[0]-}'"
@@ -213,9 +175,8 @@ convention_signal_status() {
 	done
 }
 
-# `expect_error STATUS WHAT DETAIL`: the container program exited STATUS
-# and said so in one line of stderr that begins "container: " and names
-# WHAT (any case).
+# `expect_error STATUS WHAT DETAIL`: the container program exited STATUS, and
+# said so in one line of stderr that begins "container: " and names WHAT.
 expect_error() {
 	[ "$status" -eq "$1" ] || fail "exit status $status, expected $1 ($3)"
 	local errors
@@ -235,8 +196,8 @@ convention_exec_errors() {
 convention_usage() {
 	local args
 	for args in "" "walk" "run"; do
-		# shellcheck disable=SC2086 # word splitting is the point
 		LAST_CMD="container $args"
+		# shellcheck disable=SC2086 # word splitting is the point
 		capture timed_ctr $args
 		[ "$status" -eq 2 ] || fail "\`container $args\`: exit status $status, expected 2 for a bad command line"
 		[[ $stderr == *"usage: container run COMMAND [ARG...]"* ]] ||
@@ -249,8 +210,7 @@ convention_usage() {
 		fail "\`container --help\`: no usage line on stdout: $output"
 }
 
-# The command's environment, as `env` prints it: a shell would set a
-# PATH of its own where none is.
+# `env`, not a shell: a shell would set a PATH of its own where none is.
 convention_default_path() {
 	LAST_CMD="container run env (no PATH)"
 	capture timeout "$CTR_TIMEOUT" env -u PATH TEST_TOKEN="$TOKEN" "$BIN" run env
@@ -260,20 +220,17 @@ convention_default_path() {
 	assert_line "PATH=/opt/x:/usr/bin:/bin" || fail "the command should get the container's PATH as it is"
 }
 
-# From step 2, creating namespaces needs root.  User nobody runs the
-# program through a file descriptor the tests opened: it may be where
-# nobody cannot reach it (under /root, say).  A program that runs
-# rootless (the exercise "a user namespace") may succeed instead, if
-# its command is root inside a user namespace of its own: nobody could
-# not have made the other namespaces otherwise.
+# From step 2, creating namespaces needs root.  Nobody runs the program
+# through a file descriptor (it may be under /root).  A rootless program (the
+# exercise "a user namespace") may succeed if its command is root in a user
+# namespace of its own: nobody could not have made the others otherwise.
 convention_not_root() {
 	LAST_CMD="container run id -u (as user nobody)"
 	capture timeout "$CTR_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		env TEST_TOKEN="$TOKEN" /proc/self/fd/8 run id -u 8<"$BIN"
-	if ((status == 0)) && [[ $output == 0 ]]; then
-		return 0
-	fi
-	expect_error 125 "run as root" "run as an ordinary user, the container cannot be set up: exit 125, and say 'run as root'"
+	((status == 0)) && [[ $output == 0 ]] && return 0
+	expect_error 125 "run as root" \
+		"run as an ordinary user, the container cannot be set up: exit 125, and say 'run as root'"
 }
 
 convention_narration_pids() {
@@ -293,8 +250,8 @@ convention_missing_rootfs() {
 		fail "the error does not say what to do: 'run make rootfs or set ROOTFS'"
 }
 
-# An empty, read-only /sys/fs/cgroup, as on a host without cgroupfs
-# for these controllers; in a mount namespace of the test's own.
+# An empty, read-only /sys/fs/cgroup (a host without cgroupfs), in a mount
+# namespace of the test's own.
 convention_no_cgroup() {
 	LAST_CMD="container run true (with an empty /sys/fs/cgroup)"
 	capture unshare -m bash -c 'mount -t tmpfs -o ro none /sys/fs/cgroup &&
@@ -302,15 +259,21 @@ convention_no_cgroup() {
 	expect_error 125 /sys/fs/cgroup "a cgroup that cannot be made: exit 125"
 }
 
-# `exercise_start_hint NAME`: for exercise NAME's file, before the harness
-# starts its first container.  A program that cannot set one up fails every
-# test, with the hint the file's error_hint() gives for its error line.
+# `exercise_start_hint NAME`: before exercise NAME's first container, fail if
+# the program cannot set one up, with the hint error_hint() gives for its error.
 exercise_start_hint() {
-	[[ $(id -u) -eq 0 ]] || return 0
 	local bin=${BIN:-$REPO/build/exercises/$1/container} error
-	[[ -x $bin ]] || return 0
-	error=$(timeout -k 2 "$CTR_TIMEOUT" env TEST_TOKEN="start-hint-$$" "$bin" run true 2>&1 >/dev/null </dev/null |
-		grep -i '^container: ' | head -n 1) || true
+	[[ $(id -u) -eq 0 && -x $bin ]] || return 0
+	error=$(timeout -k 2 "$CTR_TIMEOUT" env TEST_TOKEN="start-hint-$$" "$bin" run true \
+		2>&1 >/dev/null </dev/null | grep -i -m 1 '^container: ') || true
+	[[ -z $error ]] || fail "the container could not be set up: $error: $(error_hint "$error")"
+}
+
+# After a container that should have run: if it could not be set up,
+# fail with the hint the exercise file's error_hint() gives.
+set_up() {
+	local error
+	error=$(grep -i '^container: ' <<<"$stderr" | head -n 1) || true
 	[[ -n $error ]] || return 0
-	fail "the container could not be set up: $error: $(error_hint "$error")"
+	fail "the container could not be set up (exit status $status): $error: $(error_hint "$error")"
 }

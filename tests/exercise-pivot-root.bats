@@ -31,15 +31,6 @@ error_hint() {
 	esac
 }
 
-# After a container that should have run: if it could not be set up,
-# fail with a hint.
-set_up() {
-	local error
-	error=$(grep -i '^container: ' <<<"$stderr" | head -n 1) || true
-	[[ -n $error ]] || return 0
-	fail "the container could not be set up (exit status $status): $error: $(error_hint "$error")"
-}
-
 @test "exercise pivot-root: inside, a root process cannot chroot its way out to the host's files" {
 	local host_file=$BATS_TEST_TMPDIR/host-only-$TOKEN
 	touch "$host_file"

@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
-# make -C lab bench: what starting a container costs, step by step, next to
-# /bin/true, chroot (the floor), unshare, crun and runc, each running /bin/true
-# in the same root filesystem.  Not a test: it fails only if a command fails
-# or something is left behind.  lab/bench/README.md: what it writes to OUT.
-# usage: lab/bench/bench.sh RUNBENCH [STEP7_GLIBC]   (as root; from make)
+# make -C lab bench: what a container start costs, step by step, next to /bin/true, chroot
+# (the floor), unshare, crun and runc, all running /bin/true in the same root filesystem.
+# Not a test: fails only if a command fails or something is left behind (README.md here).
+# usage: lab/bench/bench.sh RUNBENCH [STEP7_GLIBC]   environment: RUNS, WARMUP, OUT, ROOTFS
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 RUNBENCH=$(realpath "${1:?usage: $0 path/to/runbench [path/to/step7-glibc]}")
-# environment: RUNS (500), WARMUP (20), OUT (build/bench), ROOTFS
 STEP7_GLIBC=${2:+$(realpath "$2")}
 RUNS=${RUNS:-500} WARMUP=${WARMUP:-20}
 OUT=$(realpath -m "${OUT:-$REPO/build/bench}")
 ROOTFS=$(realpath "${ROOTFS:-$REPO/rootfs}") && export ROOTFS # the step programs' too
 UNIFIED=/sys/fs/cgroup/unified ID=cfsbench-$$ # crun's and runc's containers: $ID-*
-die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
+die() { say "$@" && exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die "namespaces, mounts and cgroups need root: sudo make bench"
 [[ -x $ROOTFS/bin/true ]] || die "no $ROOTFS/bin/true: sudo make rootfs"
@@ -27,8 +25,7 @@ command -v unshare >/dev/null || die "unshare not found: apt-get install util-li
 command -v gnuplot >/dev/null || "$REPO/common/require-packages.sh" gnuplot-nox ||
 	say "no gnuplot: no chart (a bonus)"
 
-# An OCI bundle with step 7's namespaces (no network namespace), a pids limit of 20,
-# /proc; the root filesystem read-only, /dev a tmpfs for the runtimes' device nodes.
+# An OCI bundle like step 7 (README.md); /dev a tmpfs for the runtimes' device nodes.
 rm -rf "$OUT"/{state,bundle} "$OUT"/bench.{md,png}
 mkdir -p "$OUT"/{state/crun,state/runc,bundle}
 cat >"$OUT/bundle/config.json" <<END
@@ -43,13 +40,13 @@ cat >"$OUT/bundle/config.json" <<END
     "resources": {"pids": {"limit": 20}}}}
 END
 
-# `row WORD...`: a line of commands.tsv: label, what runbench hides ("-": nothing), argv.
+# `row WORD...`: a line of commands.tsv: label, what runbench hides (- nothing), argv.
 # `runtime NAME SUFFIX`: NAME runs the bundle as $ID-NAME-SUFFIX ({run}: the run's number).
 row() { local IFS=$'\t'; echo "$*"; }
 runtime() { row "$1" --root "$OUT/state/$1" run --bundle "$OUT/bundle" "$ID-$1-$2"; }
 
-# `probe NAME`: run the bundle once.  COVER[NAME]: "-" if that works; $UNIFIED if
-# it works only with that hidden (runbench.c); "" if not at all, with NOTE[NAME].
+# `probe NAME`: COVER[NAME] "-" if it runs the bundle, $UNIFIED if only with that hidden
+# (runbench.c), "" if not at all (NOTE[NAME] says why).
 declare -A COVER NOTE
 probe() {
 	local err
@@ -68,8 +65,7 @@ probe() {
 }
 for name in crun runc; do probe "$name"; done
 
-# Cgroups named container-PID whose program is gone (step 7 leaked them), or
-# after crun's and runc's containers.
+# Cgroups of crun's and runc's containers, or container-PID whose PID is gone (step 7's).
 leftover_cgroups() {
 	find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d \
 		\( -name "$ID-*" -o -name 'container-[0-9]*' \) -print 2>/dev/null | sort |
@@ -115,12 +111,10 @@ mapfile -t leftovers < <(
 )
 rm -rf "$OUT/state" "$OUT/probe.tsv"
 
-# The table; a line with step 7 against the floor, crun and runc (by the
-# medians, then by the fastest runs, which other load touches least).
+# The table, then step 7 against the floor, crun and runc (medians, then fastest runs).
 # shellcheck disable=SC2016 # awk's $
 report='
-/^#/ { next }
-{ row[++n] = $0 }
+!/^#/ { row[++n] = $0 }
 $1 == "chroot rootfs /bin/true" { rt[0] = $3; rt_min[0] = $4; name[0] = " the chroot floor" }
 $1 ~ /^step7/ { s7 = $3; s7_min = $4; rss = $7; rssmax = $8 }
 $1 ~ /^(crun|runc) run$/ { rt[++r] = $3; rt_min[r] = $4; name[r] = " " substr($1, 1, 4) }
@@ -137,8 +131,8 @@ END {
 		by_min = by_min sprintf("%s%.2f×", i ? ", " : "", s7_min / rt_min[i])
 	}
 	printf "\nStep 7 takes %s (by the fastest runs, which other load on the machine touches " \
-		"least: %s); its peak RSS is %d KiB (%.2f MiB), at most %d KiB.\n", by, by_min, rss,
-		rss / 1024, rssmax
+		"least: %s); its peak RSS is %d KiB (%.2f MiB), at most %d KiB.\n\n", by, by_min,
+		rss, rss / 1024, rssmax
 }'
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 cc=$(cut -d ' ' -f 1 "$REPO/build/flags" 2>/dev/null) || cc=
@@ -152,23 +146,6 @@ cgroup=$(stat -f -c %T /sys/fs/cgroup | sed 's/^cgroup2fs$/v2/; s/^tmpfs$/v1/')
 for p in crun runc util-linux coreutils busybox-static; do versions+="$p $(version "$p"), "; done
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 child=$(sed -n 's/^# forked child before exec: peak RSS \([0-9]*\) KiB$/\1/p' "$OUT/summary.tsv")
-{
-	echo "# Container start: $RUNS runs of \`/bin/true\` each"
-	echo
-	awk -F '\t' "$report" "$OUT/summary.tsv"
-	echo
-	echo "Machine: $(uname -sr), $cpu, $(nproc) CPUs, cgroup $cgroup;" \
-		"$(wc -l </proc/self/mountinfo) mounts on the host. The step programs: built with" \
-		"$built. ${versions}$(date -u +%F), $took s; load average $load_before before," \
-		"$load_after after. A forked child exiting before its exec peaks at $child KiB."
-	echo
-	echo "How it was measured, and where the differences come from: lab/bench/README.md."
-	for name in crun runc; do [[ -z ${NOTE[$name]:-} ]] || echo "- ${NOTE[$name]}"; done
-	echo
-	echo "Left behind (a bug to fix; checked: crun's and runc's state, cgroups of theirs or"
-	echo "of a finished step 7, mounts under the root filesystem, and its every file):"
-	printf -- '- %s\n' "${leftovers[@]:-nothing}"
-} >"$OUT/bench.md"
 
 # The chart, a bonus.  Short labels: the table has the long ones.
 chart() {
@@ -194,6 +171,19 @@ END
 }
 ! command -v gnuplot >/dev/null || chart || say "gnuplot failed: no chart"
 
-cat "$OUT/bench.md"
+{
+	printf '%s\n\n' "# Container start: $RUNS runs of \`/bin/true\` each"
+	awk -F '\t' "$report" "$OUT/summary.tsv"
+	echo "Machine: $(uname -sr), $cpu, $(nproc) CPUs, cgroup $cgroup;" \
+		"$(wc -l </proc/self/mountinfo) mounts on the host. The step programs: built with" \
+		"$built. ${versions}$(date -u +%F), $took s; load average $load_before before," \
+		"$load_after after. A forked child exiting before its exec peaks at $child KiB."
+	printf '\nHow it was measured, and where the differences come from: lab/bench/README.md.\n'
+	for name in crun runc; do [[ -z ${NOTE[$name]:-} ]] || echo "- ${NOTE[$name]}"; done
+	echo
+	echo "Left behind (a bug to fix; checked: crun's and runc's state, cgroups of theirs or"
+	echo "of a finished step 7, mounts under the root filesystem, and its every file):"
+	printf -- '- %s\n' "${leftovers[@]:-nothing}"
+} | tee "$OUT/bench.md"
 say "wrote $OUT/bench.md, samples.tsv$([[ -f $OUT/bench.png ]] && echo ", bench.png")"
 ((${#leftovers[@]} == 0)) || die "left behind: ${leftovers[*]}"
