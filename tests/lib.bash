@@ -87,7 +87,8 @@ start_ctr() {
 	# A simple command: $! is the container program, not a subshell.
 	TEST_TOKEN=$TOKEN "$BIN" run "$@" </dev/null >"$CTR_OUT" 2>"$CTR_ERR" &
 	CTR_PID=$!
-	CMD_PID=
+	CMD_PID='' POLLS=0
+	command_lines "$@"
 	if ! wait_for "$START_TIMEOUT" started_or_exited; then
 		hung "the command of \`$LAST_CMD\` did not start within $START_TIMEOUT s"
 		fail "timed out after $START_TIMEOUT s while waiting for the command of \`$LAST_CMD\` to start; its stderr: $(<"$CTR_ERR")"
@@ -98,22 +99,45 @@ start_ctr() {
 }
 
 # True once the container program has exited, or its command runs (CMD_PID).
+# After 2 s (40 polls), any other program will do (see command_pid).
 started_or_exited() {
 	local pid
 	running "$CTR_PID" || return 0
-	pid=$(command_pid) && running "$pid" && CMD_PID=$pid
+	POLLS=$((POLLS + 1))
+	pid=$(command_pid $((POLLS > 40))) && running "$pid" && CMD_PID=$pid
+}
+
+# `command_lines CMD...`: the command lines (/proc/PID/cmdline, NULs as
+# \1) the command may have: CMD's own, and for `sh -c '...; exec CMD2'`,
+# CMD2's, which the shell becomes.
+command_lines() {
+	CMD_LINES=("$(printf '%s\1' "$@")")
+	if [[ $# -eq 3 && $1 == sh && $2 == -c && $3 =~ exec\ ([^\;\&\|\']*)$ ]]; then
+		# shellcheck disable=SC2086 # the words of CMD2
+		CMD_LINES+=("$(printf '%s\1' ${BASH_REMATCH[1]})")
+	fi
+}
+
+is_command_line() {
+	local line
+	for line in "${CMD_LINES[@]}"; do [[ $1 == "$line" ]] && return 0; done
+	return 1
 }
 
 # The command's host PID: the first descendant of the container program that
-# runs another executable (the program may re-run itself, or fork an init).
+# runs another executable (the program may re-run itself, or fork an init),
+# with the command's command line: not a helper the program runs first (`ip`,
+# to wire a network, as runtimes run CNI plugins).  With $1 = 1, any.
 command_pid() {
-	local exe pid pids
+	local exe pid pids line
 	exe=$(readlink "/proc/$CTR_PID/exe") || return 1
 	pids=$(descendants "$CTR_PID")
 	# Before its exec, $CTR_PID is still the test's shell.
 	[[ $(readlink "/proc/$CTR_PID/exe") == "$exe" ]] || return 1
 	for pid in $pids; do
 		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) != "$exe" ]] || continue
+		{ line=$(tr '\0' '\1' <"/proc/$pid/cmdline"); } 2>/dev/null || continue
+		[[ ${1-0} == 1 ]] || is_command_line "$line" || continue
 		echo "$pid"
 		return 0
 	done
