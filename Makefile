@@ -70,7 +70,7 @@ $(ROOTFS_DIR)/usr/local/bin/%: build/tests/helpers/% | $(ROOTFS_DIR)/container-r
 	install -D -m 0755 $< $@
 # What every test run needs besides the program under test.
 test-env: $(ROOTFS_DIR)/container-rootfs $(HELPERS) cgroup-ready
-	@common/require-packages.sh bats bats-assert bats-support procps strace
+	@common/require-packages.sh bats bats-assert bats-support procps strace iproute2
 # BIN: a learner's program, given this repository's root filesystem.
 tests = @$(if $(BIN),BIN="$(abspath $(BIN))" ROOTFS="$(or $(ROOTFS),$(ROOTFS_DIR))") tests/run
 test: all test-env
