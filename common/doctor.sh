@@ -156,7 +156,8 @@ check_tools() {
 		check "$tool" "$("$tool" --version 2>&1 | head -n 1)" \
 			"not found (run: sudo apt-get install $tool)" have "$tool"
 	done
-	check ip "$(ip -V 2>&1)" "not found, for the exercise 'a cable to the host' (run: sudo apt-get install iproute2)" have ip
+	check ip "$(ip -V 2>&1)" \
+		"not found, for the exercise 'a cable to the host' (run: sudo apt-get install iproute2)" have ip
 	for tool in bats-support bats-assert; do
 		check "$tool" "for make test" "not found, needed by make test (run: sudo make test-env)" \
 			test -f "/usr/lib/bats/$tool/load.bash" -o -f "$pinned/$tool/load.bash"
