@@ -1,7 +1,8 @@
 /*
- * Plumbing that every step shares and that is not itself a lesson:
- * reporting errors, printing the command, waiting for a child while
- * passing signals on to it.  Each step's own feature is in its main.c.
+ * What every step shares: reporting errors, printing the command, and
+ * waiting for a child while passing signals on to it, which is also the
+ * init's duty from step 3 on (reaping every orphan: TUTORIAL, step 3).
+ * Each step's own feature is in its main.c.
  */
 #ifndef CONTAINER_H
 #define CONTAINER_H
