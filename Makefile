@@ -13,8 +13,6 @@ CMD ?= /bin/sh
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 override CPPFLAGS += -Icommon -DDEFAULT_ROOTFS='"$(ROOTFS_DIR)"'
-# Static: needs nothing from the host but the kernel, and starts faster.
-LDFLAGS ?= -static
 # The compiler of all that runs in a container: musl's if installed
 # (starts faster than glibc in a VM: lab/bench/README.md), else $(CC).
 ifeq ($(origin CC),default)
@@ -24,6 +22,13 @@ CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
 # Debian's musl-gcc sees musl's headers only; the kernel's come after.
 ifeq ($(CONTAINER_CC),$(or $(MUSL_GCC),-))
 override CPPFLAGS += -idirafter /usr/include/$(shell $(CC) -print-multiarch) -idirafter /usr/include
+endif
+# Static: needs nothing from the host but the kernel, and starts faster.
+# Where the C library has no static form (Fedora without glibc-static,
+# Arch), dynamic: the tests' helpers then take their libraries into rootfs/.
+ifeq ($(origin LDFLAGS),undefined)
+LDFLAGS := $(shell echo 'int main(void) { return 0; }' | \
+	$(CONTAINER_CC) -static -x c -o /dev/null - 2>/dev/null && echo -static)
 endif
 
 .PHONY: all help rootfs run test doctor look clean distclean test-env cgroup-setup cgroup-ready clean-cgroups \
@@ -68,6 +73,7 @@ rootfs $(ROOTFS_DIR)/container-rootfs:
 	$(if $(IMAGE),common/unpack-image.sh '$(IMAGE)' '$(IMAGE_DIR)',common/mkrootfs.sh $(ROOTFS_DIR) $(TARBALL))
 $(ROOTFS_DIR)/usr/local/bin/%: build/tests/helpers/% | $(ROOTFS_DIR)/container-rootfs
 	install -D -m 0755 $< $@
+	$(if $(filter -static,$(LDFLAGS)),,ldd $< | grep -o '/[^ ]*' | xargs cp -L --parents -t $(ROOTFS_DIR))
 # What every test run needs besides the program under test.
 test-env: $(ROOTFS_DIR)/container-rootfs $(HELPERS) cgroup-ready
 	@common/require-packages.sh bats bats-assert bats-support procps strace iproute2
@@ -90,7 +96,7 @@ $(foreach n,$(wordlist 2,$(words $(NUMS)),$(NUMS)),$(eval diff-step$(n): ; \
 $(foreach n,$(NUMS),$(eval trace-step$(n): all $(ROOTFS_DIR)/container-rootfs ; \
 	@common/require-packages.sh strace && common/trace.sh $(n)))
 look: ; @common/look.sh $(PID)
-doctor: ; @CONTAINER_CC='$(CONTAINER_CC)' common/doctor.sh $(CURDIR)
+doctor: ; @CONTAINER_CC='$(CONTAINER_CC)' LDFLAGS='$(LDFLAGS)' common/doctor.sh $(CURDIR)
 clean-cgroups: ; @common/clean-cgroups.sh
 # In Docker on cgroup v2, let step 7 make cgroups (common/cgroup-setup.sh).
 cgroup-setup cgroup-ready:

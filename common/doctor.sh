@@ -175,6 +175,12 @@ check_tools() {
 		else
 			ok libc "the system's (musl, from musl-tools, starts faster in a VM; make uses it when installed)"
 		fi
+		# The Makefile's choice (make doctor passes it): static where it can link so.
+		if [[ ${LDFLAGS--static} == *-static* ]]; then
+			ok linking "static: the programs need nothing but the kernel"
+		else
+			ok linking "dynamic (${cc##*/} has no static C library, or LDFLAGS said so): make copies the tests' helpers' loader and libraries into rootfs/; for static programs, install one (Fedora: glibc-static) or musl-gcc"
+		fi
 	else
 		fail compiler "make and a C compiler are needed (run: sudo apt-get install make gcc)"
 	fi
