@@ -2,7 +2,9 @@
 # Hardening: this repository's own programs under load, with bad input
 # and large output, at every step that has the feature.  (The steps'
 # own files check each feature, signals and zombies included.)  Nothing
-# may be left behind.
+# may be left behind.  Tagged no-vm: what neither the cgroup layout, nor
+# mount propagation, nor the architecture can change; the VMs (lab/vm),
+# where these are the slowest tests, leave them out.
 # stderr: set by bats's run; LAST_CMD: read by lib.bash.  Commands for
 # inner shells: single quotes.
 # shellcheck disable=SC2154,SC2016,SC2034
@@ -116,6 +118,7 @@ bad_command_lines() {
 	expect_message 127 "no-such-command: No such file or directory" timed_ctr run no-such-command
 }
 
+# bats test_tags=no-vm
 @test "bad input: command lines and commands get their status and one line" {
 	each_step 1 bad_command_lines
 }
@@ -129,6 +132,7 @@ bad_rootfs() {
 	ROOTFS="$BATS_TEST_TMPDIR/no such dir" expect_message 125 "chroot $BATS_TEST_TMPDIR/no such dir: No such file" timed_ctr run true
 }
 
+# bats test_tags=no-vm
 @test "bad input: ROOTFS missing, a file, empty, or a missing path with spaces: 125" {
 	each_step 4 bad_rootfs
 }
@@ -142,6 +146,7 @@ big_output() {
 	assert_output "$(seq 1 100000 | cksum)"
 }
 
+# bats test_tags=no-vm
 @test "pass-through: 100 000 lines of output arrive intact" {
 	each_step 1 big_output
 }
@@ -154,10 +159,12 @@ some_exit_codes() {
 	done
 }
 
+# bats test_tags=no-vm
 @test "pass-through: exit codes, from each step" {
 	each_step 1 some_exit_codes
 }
 
+# bats test_tags=no-vm
 @test "pass-through: every exit code 0-255 from the full container" {
 	BIN=$REPO/step7-cgroups/container
 	# A plain loop: 256 containers through run_ctr would be slow.
