@@ -1,5 +1,4 @@
-# Containers from scratch, in C.  `make help` lists what a learner runs;
-# what proves the lesson is in lab/ (`make -C lab help`).
+# Containers from scratch, in C: `make help`.  What proves it: lab/ (`make -C lab help`).
 
 # The steps are the folders step1-exec ... step7-cgroups: this is the list.
 STEPS := $(sort $(wildcard step[1-9]-*))
@@ -13,8 +12,7 @@ CMD ?= /bin/sh
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 override CPPFLAGS += -Icommon -DDEFAULT_ROOTFS='"$(ROOTFS_DIR)"'
-# The compiler of all that runs in a container: musl's if installed
-# (starts faster than glibc in a VM: lab/bench/README.md), else $(CC).
+# The compiler of all that runs in a container: musl-gcc if installed (faster starts: lab/bench), else CC.
 ifeq ($(origin CC),default)
 MUSL_GCC := $(shell command -v musl-gcc 2>/dev/null)
 endif
@@ -23,13 +21,10 @@ CONTAINER_CC ?= $(or $(MUSL_GCC),$(CC))
 ifeq ($(CONTAINER_CC),$(or $(MUSL_GCC),-))
 override CPPFLAGS += -idirafter /usr/include/$(shell $(CC) -print-multiarch) -idirafter /usr/include
 endif
-# Static: needs nothing from the host but the kernel, and starts faster.
-# Where the C library has no static form (Fedora without glibc-static,
-# Arch), dynamic: the tests' helpers then take their libraries into rootfs/.
-ifeq ($(origin LDFLAGS),undefined)
-LDFLAGS := $(shell echo 'int main(void) { return 0; }' | \
-	$(CONTAINER_CC) -static -x c -o /dev/null - 2>/dev/null && echo -static)
-endif
+# Static: needs nothing but the kernel, and starts faster.  Where the C library has no static
+# form (Fedora without glibc-static), dynamic: the tests' helpers take theirs into rootfs/.
+NO_LIBC_A := $(shell echo 'int main(void) {}' | $(CONTAINER_CC) -static -xc -o /dev/null - 2>&1 | grep -E 'find (library )?-lc')
+LDFLAGS ?= $(if $(NO_LIBC_A),,-static)
 
 .PHONY: all help rootfs run test doctor look clean distclean test-env cgroup-setup cgroup-ready clean-cgroups \
 	FORCE $(foreach n,$(NUMS),step$(n) test-step$(n) diff-step$(n) trace-step$(n)) $(EXERCISES:%=exercise-%) $(EXERCISES:%=test-exercise-%)
@@ -101,6 +96,5 @@ clean-cgroups: ; @common/clean-cgroups.sh
 # In Docker on cgroup v2, let step 7 make cgroups (common/cgroup-setup.sh).
 cgroup-setup cgroup-ready:
 	@common/cgroup-setup.sh $(if $(filter cgroup-ready,$@),--quiet)
-
 clean: ; rm -rf build $(STEPS:%=%/container)
 distclean: clean ; common/mkrootfs.sh --remove $(ROOTFS_DIR)
