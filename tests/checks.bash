@@ -1,10 +1,8 @@
-# Checks that test files share: each step's feature (behaviour only, checked
-# again by every later step: "so far") and this repository's conventions
-# (narration, exit statuses, usage, errors, PATH), each saying what to change.
+# Checks that test files share: each step's feature (behaviour only, checked again by every later
+# step: "so far") and this repository's conventions, each failure saying what to change.
 # shellcheck shell=bash
-# status, output, stderr: set by `run` or capture; LAST_CMD: read by lib.bash;
-# commands for the shell inside the container: in single quotes.
-# shellcheck disable=SC2154,SC2034,SC2016
+# shellcheck disable=SC2154,SC2034 # status etc.: set by run or capture; LAST_CMD: read by lib.bash
+# shellcheck disable=SC2016 # commands for the shell inside the container: in single quotes
 
 # ---- step 1: run a command ------------------------------------------------------
 # Output, input and the exit status pass through.
@@ -16,22 +14,8 @@ check_runs_command() {
 	[ "$status" -eq 3 ] || fail "the command exited 3, the container program $status: exit with the command's status"
 }
 
-# `signal_reaches_command SIG`: SIG sent to the container program is
-# passed on: the command's own handler runs, and its status comes back.
-signal_reaches_command() {
-	local sig=$1
-	# The handler ends the sleep too: without a PID namespace, nothing else would.
-	start_ctr sh -c "trap 'echo got $sig; kill \$!; exit 3' $sig; sleep 30 & wait"
-	sleep 0.1 # the shell installs its trap
-	stop_ctr "$sig" || return
-	grep -qx "got $sig" <<<"$LAST_OUT" ||
-		fail "the command did not get SIG$sig sent to the container program (its handler would print 'got $sig'): pass SIG$sig on to the command"
-	[ "$status" -eq 3 ] || fail "the command's handler exited 3, the container program $status: exit with the command's status"
-}
-
-# The command starts as a fresh program would: no signal blocked (a blocked
-# SIGCHLD hangs a shell's `wait`) or ignored (an ignored SIGINT cannot be
-# trapped).  Only signals 1 to 31: the tests' may ignore real-time ones.
+# The command starts as a fresh program would: no signal blocked (a blocked SIGCHLD hangs a shell's
+# `wait`) or ignored (an ignored SIGINT cannot be trapped); real-time ones aside: the tests' may be.
 check_signals_reset() {
 	start_ctr sleep 30
 	local blocked ignored
@@ -44,14 +28,22 @@ check_signals_reset() {
 	stop_ctr
 }
 
+# Signals sent to the container program reach the command's own handler; its status comes back.
 check_signals_pass_on() {
 	local sig
-	for sig in TERM INT HUP QUIT; do signal_reaches_command "$sig" || return; done
+	for sig in TERM INT HUP QUIT; do
+		# The handler ends the sleep too: without a PID namespace, nothing else would.
+		start_ctr sh -c "trap 'echo got $sig; kill \$!; exit 3' $sig; sleep 30 & wait"
+		sleep 0.1 # the shell installs its trap
+		stop_ctr "$sig"
+		grep -qx "got $sig" <<<"$LAST_OUT" ||
+			fail "the command did not get SIG$sig sent to the container program (its handler would print 'got $sig'): pass SIG$sig on to the command"
+		[ "$status" -eq 3 ] || fail "the command's handler exited 3, the container program $status: exit with the command's status"
+	done
 }
 
 # ---- step 2: a hostname of its own -------------------------------------------------
-# A container may refuse the rename (the exercise "fewer privileges" drops
-# CAP_SYS_ADMIN): what must not happen is a rename that reaches the host.
+# A rename may fail (the exercise "fewer privileges" drops CAP_SYS_ADMIN), but never reach the host.
 check_hostname() {
 	run_ctr sh -c 'echo "hostname: $(hostname)"; hostname other && echo "renamed: $(hostname)"'
 	assert_line "hostname: container" || fail "inside, the hostname should be 'container': set it (sethostname) in a new UTS namespace"
@@ -117,31 +109,28 @@ check_own_proc() {
 }
 
 # ---- step 6: a mount table of its own ---------------------------------------------------
-# The container's /proc and /mytemp stay inside even where they could
-# propagate: in a mount namespace with "/" shared, as under systemd, and the
-# rootfs on a mount of its own (so the mounts below "/" must be private too).
-# Prints the mounts that appeared in that namespace while the container ran.
+# The container's /proc and /mytemp stay inside even where they could propagate: in a mount
+# namespace with "/" shared, as under systemd, and the rootfs on a mount of its own (so the mounts
+# below "/" must be private too).  Prints the mounts that appeared there while the container ran.
 systemd_like() {
 	mount --make-rprivate / && mount --make-rshared /
 	mount --bind "$ROOTFS_DIR" "$ROOTFS_DIR"
-	local out=$BATS_TEST_TMPDIR/shared.out pid before
+	local out=$BATS_TEST_TMPDIR/shared.out before
 	before=$(awk '{ print $5 }' /proc/self/mountinfo | sort)
 	TEST_TOKEN=$TOKEN "$BIN" run sh -c 'm=/proc/self/mountinfo
 		grep -q " /proc .* - proc " $m && echo "/proc proc"
 		grep -q " /mytemp .* - tmpfs " $m && echo "/mytemp tmpfs"
 		echo ready; exec sleep 30' </dev/null >"$out" 2>&1 &
-	pid=$!
+	CTR_PID=$!
 	wait_for "$START_TIMEOUT" grep -qx ready "$out" || true
 	comm -13 <(echo "$before") <(awk '{ print $5 }' /proc/self/mountinfo | sort) | sed 's/^/host: /'
-	kill -TERM "$pid"
-	wait_gone "$pid" "$STOP_TIMEOUT" || kill -KILL "$pid"
-	wait "$pid" || true
+	stop_leftover_ctr
 	sed 's/^/container: /' "$out"
 }
 
 check_private_mounts() {
-	export -f systemd_like wait_for wait_gone process_gone running proc_stat
-	export BIN ROOTFS_DIR TOKEN START_TIMEOUT STOP_TIMEOUT
+	export -f systemd_like stop_leftover_ctr wait_for wait_gone process_gone running proc_stat
+	export BIN ROOTFS_DIR TOKEN START_TIMEOUT
 	run timeout 20 unshare -m bash -c systemd_like
 	assert_line "container: ready" || fail "the container did not start"
 	assert_line "container: /proc proc" || fail "inside, /proc is not a proc filesystem: mount one there"
@@ -175,8 +164,7 @@ convention_signal_status() {
 	done
 }
 
-# `expect_error STATUS WHAT DETAIL`: the container program exited STATUS, and
-# said so in one line of stderr that begins "container: " and names WHAT.
+# `expect_error STATUS WHAT DETAIL`: exit STATUS, and one stderr line "container: ..." naming WHAT.
 expect_error() {
 	[ "$status" -eq "$1" ] || fail "exit status $status, expected $1 ($3)"
 	local errors
@@ -220,10 +208,9 @@ convention_default_path() {
 	assert_line "PATH=/opt/x:/usr/bin:/bin" || fail "the command should get the container's PATH as it is"
 }
 
-# From step 2, creating namespaces needs root.  Nobody runs the program
-# through a file descriptor (it may be under /root).  A rootless program (the
-# exercise "a user namespace") may succeed if its command is root in a user
-# namespace of its own: nobody could not have made the others otherwise.
+# From step 2, creating namespaces needs root.  Nobody runs the program through a file descriptor
+# (it may be under /root).  A rootless program (the exercise "a user namespace") may succeed if its
+# command is root in a user namespace of its own: nobody could not have made the others otherwise.
 convention_not_root() {
 	LAST_CMD="container run id -u (as user nobody)"
 	capture timeout "$CTR_TIMEOUT" setpriv --reuid=65534 --regid=65534 --clear-groups \
@@ -250,8 +237,7 @@ convention_missing_rootfs() {
 		fail "the error does not say what to do: 'run make rootfs or set ROOTFS'"
 }
 
-# An empty, read-only /sys/fs/cgroup (a host without cgroupfs), in a mount
-# namespace of the test's own.
+# An empty, read-only /sys/fs/cgroup (a host without cgroupfs), in a mount namespace of its own.
 convention_no_cgroup() {
 	LAST_CMD="container run true (with an empty /sys/fs/cgroup)"
 	capture unshare -m bash -c 'mount -t tmpfs -o ro none /sys/fs/cgroup &&
@@ -259,8 +245,7 @@ convention_no_cgroup() {
 	expect_error 125 /sys/fs/cgroup "a cgroup that cannot be made: exit 125"
 }
 
-# `exercise_start_hint NAME`: before exercise NAME's first container, fail if
-# the program cannot set one up, with the hint error_hint() gives for its error.
+# `exercise_start_hint NAME`: in setup_file, fail as set_up does if the program sets up no container.
 exercise_start_hint() {
 	local bin=${BIN:-$REPO/build/exercises/$1/container} error
 	[[ $(id -u) -eq 0 && -x $bin ]] || return 0
@@ -269,11 +254,9 @@ exercise_start_hint() {
 	[[ -z $error ]] || fail "the container could not be set up: $error: $(error_hint "$error")"
 }
 
-# After a container that should have run: if it could not be set up,
-# fail with the hint the exercise file's error_hint() gives.
+# After a container that should have run: if it could not be set up, fail with error_hint()'s hint.
 set_up() {
 	local error
-	error=$(grep -i '^container: ' <<<"$stderr" | head -n 1) || true
-	[[ -n $error ]] || return 0
+	error=$(grep -i -m 1 '^container: ' <<<"$stderr") || return 0
 	fail "the container could not be set up (exit status $status): $error: $(error_hint "$error")"
 }

@@ -1,13 +1,9 @@
-# The harness every test file loads: run a container, find its command
-# from the host, stop it, and make sure nothing is left behind.
-#
-# BIN is the program under test: a step's own, or (make test-stepN BIN=...)
-# any program with the same command line, in any language.  The tests judge
-# only what it does: its command's output, and /proc, mounts and cgroups.
-# Every wait has a time limit, and says what it waited for when it runs out.
+# The harness every test file loads: run a container, find its command from the host, stop it, and
+# make sure nothing is left.  BIN, the program under test, is a step's own, or any with the same
+# command line in any language (make test-stepN BIN=...): the tests judge only what it does (its
+# command's output, /proc, mounts, cgroups).  Every wait is time-limited and says what it waited for.
 # shellcheck shell=bash
-# status, output, stderr: set by bats's `run`, read by the test files.
-# shellcheck disable=SC2034,SC2154
+# shellcheck disable=SC2034,SC2154 # status, output, stderr: set by bats's `run`, read by tests
 
 bats_require_minimum_version 1.5.0
 bats_load_library bats-support
@@ -24,14 +20,14 @@ CGROUP_ROOT=/sys/fs/cgroup
 CTR_TIMEOUT=${CTR_TIMEOUT:-20}
 START_TIMEOUT=10
 STOP_TIMEOUT=${STOP_TIMEOUT:-5}
-# The first of the harness's waits that ran out, noted for the whole run:
-# the later tests fail at once (lib_setup) instead of each waiting again.
+# The first wait that ran out (timed_out), for the whole run: later tests fail at once (lib_setup).
 HANG_FILE=$BATS_RUN_TMPDIR/hung
 
-# `hung WHAT`: note (once) that the program hung; only the harness's own waits do.
-hung() {
+# `timed_out SECONDS WHAT [MORE]`: fail, the harness's wait for WHAT having run out.
+timed_out() {
 	local where=${BATS_TEST_DESCRIPTION:-setup_file of ${BATS_TEST_FILENAME##*/}}
-	[[ -e $HANG_FILE ]] || echo "in test '$where', $1" >"$HANG_FILE"
+	[[ -e $HANG_FILE ]] || echo "in test '$where', timed out after $1 s while waiting for $2" >"$HANG_FILE"
+	fail "timed out after $1 s while waiting for $2${3-}"
 }
 
 # `wait_for SECONDS CMD...`: true once CMD succeeds; false if it does not in time.
@@ -44,8 +40,7 @@ wait_for() {
 	return 1
 }
 
-# `run_ctr [--stdin TEXT] CMD...`: run a container to its end, its stdin
-# TEXT (else /dev/null); sets $output, $stderr, $status, $lines, $stderr_lines.
+# `run_ctr [--stdin TEXT] CMD...`: capture a container's whole run, its stdin TEXT or /dev/null.
 run_ctr() {
 	local input=/dev/null
 	[[ $1 == --stdin ]] && { input=$BATS_TEST_TMPDIR/stdin; echo "$2" >"$input"; shift 2; }
@@ -53,8 +48,8 @@ run_ctr() {
 	capture timed_ctr run "$@" <"$input"
 }
 
-# `capture CMD...`: bats's `run --separate-stderr`, with a time limit, and
-# without its warning on status 127 (a container's command not found).
+# `capture CMD...`: bats's `run --separate-stderr`, with a time limit, and without its warning
+# on status 127 (a container's command not found): sets $output, $stderr, $status, and so on.
 capture() {
 	local start=$SECONDS
 	status=0
@@ -66,70 +61,43 @@ capture() {
 	LAST_STATUS=$status LAST_OUT=$output LAST_ERR=$stderr
 	# timeout(1) exits 124 after TERM, 137 after KILL; a container's own come sooner.
 	if (((status == 124 || status == 137) && SECONDS - start >= CTR_TIMEOUT)); then
-		hung "\`$LAST_CMD\` did not exit within $CTR_TIMEOUT s"
-		fail "timed out after $CTR_TIMEOUT s while waiting for \`$LAST_CMD\` to exit"
+		timed_out "$CTR_TIMEOUT" "\`$LAST_CMD\` to exit"
 	fi
 }
 
-# Every process a test starts carries $TOKEN in its environment: one that
-# still does after the test is a leftover, wherever it was reparented to.
-timed_ctr() {
-	timeout -k 2 "$CTR_TIMEOUT" env TEST_TOKEN="$TOKEN" "$BIN" "$@"
-}
+timed_ctr() { timeout -k 2 "$CTR_TIMEOUT" env TEST_TOKEN="$TOKEN" "$BIN" "$@"; }
 
-# `start_ctr CMD...`: start a container in the background and wait until its
-# command runs.  Sets CTR_PID (the program), CMD_PID (the command's host
-# PID); its stdout and stderr go to $CTR_OUT and $CTR_ERR.
+# `start_ctr CMD...`: start a container in the background and wait until its command runs.  Sets
+# CTR_PID (the program), CMD_PID (the command's host PID); its stdout, stderr: $CTR_OUT, $CTR_ERR.
 start_ctr() {
-	CTR_OUT=$BATS_TEST_TMPDIR/ctr.out
-	CTR_ERR=$BATS_TEST_TMPDIR/ctr.err
+	CTR_OUT=$BATS_TEST_TMPDIR/ctr.out CTR_ERR=$BATS_TEST_TMPDIR/ctr.err
 	LAST_CMD="container run $*"
 	# A simple command: $! is the container program, not a subshell.
 	TEST_TOKEN=$TOKEN "$BIN" run "$@" </dev/null >"$CTR_OUT" 2>"$CTR_ERR" &
 	CTR_PID=$!
 	CMD_PID='' POLLS=0
-	command_lines "$@"
+	# The command lines (/proc/PID/cmdline, NULs as \1) the command may have: CMD's own, and for
+	# `sh -c '...; exec CMD2'`, CMD2's, which the shell becomes.
+	declare -gA CMD_LINES=(["$(printf '%s\1' "$@")"]=1)
+	if [[ $# -eq 3 && $1 == sh && $2 == -c && $3 =~ exec\ ([^\;\&\|\']*)$ ]]; then
+		# shellcheck disable=SC2086 # the words of CMD2
+		CMD_LINES[$(printf '%s\1' ${BASH_REMATCH[1]})]=1
+	fi
 	if ! wait_for "$START_TIMEOUT" started_or_exited; then
-		hung "the command of \`$LAST_CMD\` did not start within $START_TIMEOUT s"
-		fail "timed out after $START_TIMEOUT s while waiting for the command of \`$LAST_CMD\` to start; its stderr: $(<"$CTR_ERR")"
+		timed_out "$START_TIMEOUT" "the command of \`$LAST_CMD\` to start" "; its stderr: $(<"$CTR_ERR")"
 	elif [[ -z $CMD_PID ]]; then
 		wait_ctr
 		fail "\`$LAST_CMD\` exited with status $status before its command ran; its stderr: $(<"$CTR_ERR")"
 	fi
 }
 
-# True once the container program has exited, or its command runs (CMD_PID).
-# After 2 s (40 polls), any other program will do (see command_pid).
+# True once the container program has exited, or its command runs: CMD_PID, the first descendant of
+# the program that runs another executable (it may re-run itself, or fork an init) with one of
+# CMD_LINES, not a helper it runs first (`ip`, as runtimes run CNI plugins); after 2 s, any will do.
 started_or_exited() {
-	local pid
+	local exe pid pids line
 	running "$CTR_PID" || return 0
 	POLLS=$((POLLS + 1))
-	pid=$(command_pid $((POLLS > 40))) && running "$pid" && CMD_PID=$pid
-}
-
-# `command_lines CMD...`: the command lines (/proc/PID/cmdline, NULs as
-# \1) the command may have: CMD's own, and for `sh -c '...; exec CMD2'`,
-# CMD2's, which the shell becomes.
-command_lines() {
-	CMD_LINES=("$(printf '%s\1' "$@")")
-	if [[ $# -eq 3 && $1 == sh && $2 == -c && $3 =~ exec\ ([^\;\&\|\']*)$ ]]; then
-		# shellcheck disable=SC2086 # the words of CMD2
-		CMD_LINES+=("$(printf '%s\1' ${BASH_REMATCH[1]})")
-	fi
-}
-
-is_command_line() {
-	local line
-	for line in "${CMD_LINES[@]}"; do [[ $1 == "$line" ]] && return 0; done
-	return 1
-}
-
-# The command's host PID: the first descendant of the container program that
-# runs another executable (the program may re-run itself, or fork an init),
-# with the command's command line: not a helper the program runs first (`ip`,
-# to wire a network, as runtimes run CNI plugins).  With $1 = 1, any.
-command_pid() {
-	local exe pid pids line
 	exe=$(readlink "/proc/$CTR_PID/exe") || return 1
 	pids=$(descendants "$CTR_PID")
 	# Before its exec, $CTR_PID is still the test's shell.
@@ -137,15 +105,14 @@ command_pid() {
 	for pid in $pids; do
 		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) != "$exe" ]] || continue
 		{ line=$(tr '\0' '\1' <"/proc/$pid/cmdline"); } 2>/dev/null || continue
-		[[ ${1-0} == 1 ]] || is_command_line "$line" || continue
-		echo "$pid"
-		return 0
+		((POLLS > 40)) || [[ -n $line && -n ${CMD_LINES[$line]-} ]] || continue
+		running "$pid" && CMD_PID=$pid
+		return
 	done
 	return 1
 }
 
-# `wait_output [--regexp] LINE`: wait until the background container's
-# stdout has the line LINE (or a line that matches the regexp).
+# `wait_output [--regexp] LINE`: wait until the background container prints LINE (or a match).
 wait_output() {
 	local how=(-xF)
 	[[ $1 == --regexp ]] && { how=(-E); shift; }
@@ -160,22 +127,17 @@ stop_ctr() {
 	wait_ctr "$STOP_TIMEOUT" " after SIG$sig" ": does it pass SIG$sig on to the command?"
 }
 
-# `wait_ctr`: wait for a background container to end by itself; sets $status.
+# `wait_ctr [SECONDS [AFTER [HINT]]]`: wait for a background container to end; sets $status.
 wait_ctr() {
 	local limit=${1:-$CTR_TIMEOUT}
-	if ! wait_gone "$CTR_PID" "$limit"; then
-		hung "\`$LAST_CMD\` did not exit within $limit s${2-}"
-		fail "timed out after $limit s while waiting for \`$LAST_CMD\` to exit${2-}${3-}"
-		return
-	fi
+	wait_gone "$CTR_PID" "$limit" || timed_out "$limit" "\`$LAST_CMD\` to exit${2-}" "${3-}" || return
 	status=0
 	wait "$CTR_PID" 2>/dev/null || status=$? # 2>: bash's "Killed"
 	LAST_STATUS=$status LAST_OUT=$(<"$CTR_OUT") LAST_ERR=$(<"$CTR_ERR")
 	CTR_PID=
 }
 
-# `proc_stat PID`: sets state and ppid from /proc/PID/stat (after
-# "(comm) ": comm may hold spaces); false if PID is gone.
+# `proc_stat PID`: sets state, ppid from /proc/PID/stat (comm may hold spaces); false if gone.
 proc_stat() {
 	local stat
 	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1 # not $(<): set -e ends bash
@@ -188,8 +150,7 @@ ppid_of() { local state ppid; proc_stat "$1" && echo "$ppid"; }
 process_gone() { ! running "$1"; }
 wait_gone() { wait_for "$2" process_gone "$1"; } # `wait_gone PID SECONDS`
 
-# `descendants PID [Z]`: PID's descendants, parents before children:
-# the running ones, or with Z, the zombies.
+# `descendants PID [Z]`: PID's running descendants (with Z, zombies), parents before children.
 descendants() {
 	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" -v zombies="${2-}" '
 		{ pid = $1; sub(/.*\) /, ""); state[pid] = $1; kids[$2] = kids[$2] " " pid }
@@ -215,8 +176,7 @@ mounts() { awk '{ print $1, $5, $(NF - 2) }' /proc/self/mountinfo; }
 # `new_mounts SNAPSHOT`: the mounts made since SNAPSHOT, newest first.
 new_mounts() { join -v 1 <(mounts | sort -k1,1) <(sort -k1,1 "$1.mounts") | sort -rn; }
 
-# The cgroup directories of process $1 for the controllers the lesson
-# limits (v2: one; v1: those of pids, memory and cpu).
+# Process $1's cgroup directories for the lesson's controllers (v2: one; v1: pids, memory, cpu).
 cgroup_dirs_of() {
 	awk -F: -v root="$CGROUP_ROOT" -v fs="$(stat -f -c %T "$CGROUP_ROOT")" '
 		{ sub(/\/$/, "", $3) }
@@ -239,8 +199,7 @@ cgroup_file() {
 	return 1
 }
 
-# Every cgroup on the machine, whatever its name, but systemd's units,
-# which systemd makes and removes by itself while the tests run.
+# Every cgroup, whatever its name, but systemd's units (systemd makes and removes them meanwhile).
 cgroups() {
 	find "$CGROUP_ROOT" -mindepth 1 -type d \
 		! -name '*.scope' ! -name '*.service' ! -name '*.slice' 2>/dev/null | sort
@@ -257,10 +216,8 @@ other_root() {
 	echo other >"$OTHER_ROOT/which-root"
 }
 
-# A test of what a step does NOT isolate yet (in step 3, ps lists the
-# host's processes) is skipped for a program that already does.  Its
-# features, FEAT_UTS FEAT_PID FEAT_ROOT FEAT_PROC FEAT_MNT (1 or 0), are
-# found once per file by looking at a running container from the host.
+# A test of what a step does NOT isolate yet (step 3's ps lists the host's processes) is skipped for
+# one that does: FEAT_UTS, _PID, _ROOT, _PROC, _MNT (1 or 0), found once per file from the host.
 detect_features() {
 	TOKEN=detect-$$-$RANDOM
 	start_ctr sleep 30 || return
@@ -270,8 +227,7 @@ detect_features() {
 	same_ns "$CMD_PID" $$ mnt || FEAT_MNT=1
 	# By inode, not by name: a root that pivot_root() made is "/" by name.
 	[[ $(stat -L -c %d:%i "/proc/$CMD_PID/root/") == $(stat -c %d:%i /) ]] || FEAT_ROOT=1
-	# mountinfo paths are relative to the process's root: with a root of
-	# its own, a proc mount at "/proc" is the container's.
+	# mountinfo's paths are relative to the root: with a root of its own, "/proc" is its own.
 	((FEAT_ROOT)) && grep -qE '^([^ ]+ ){4}/proc .* - proc ' "/proc/$CMD_PID/mountinfo" && FEAT_PROC=1
 	stop_leftover_ctr
 }
@@ -289,9 +245,8 @@ snapshot() {
 	hostname >"$1.hostname"
 }
 
-# `cleanup_since SNAPSHOT`: remove what containers left since SNAPSHOT
-# and say what it was; false if anything was left.  Processes are found
-# by their token, mounts and cgroups by the snapshot: whatever their name.
+# `cleanup_since SNAPSHOT`: remove and name what containers left since SNAPSHOT, whatever its
+# name (processes by their token, mounts and cgroups by SNAPSHOT); false if anything was left.
 cleanup_since() {
 	local found=0 pid dir mnt fs was
 	for pid in $(token_pids); do
@@ -304,8 +259,7 @@ cleanup_since() {
 		umount -l "$mnt" 2>/dev/null || true
 		found=1
 	done < <(new_mounts "$1")
-	# A new cgroup that stays empty (leftovers were just killed) is a leak;
-	# one with processes is someone else's.  Deepest first.
+	# Deepest first; a new cgroup that stays empty (leftovers were just killed) is a leak.
 	for dir in $(comm -13 "$1.cgroups" <(cgroups) | sort -r); do
 		empty_cgroup "$dir" || continue
 		echo "leftover cgroup: $dir (the container program must remove its cgroup when the container ends)"
@@ -321,25 +275,21 @@ cleanup_since() {
 	return "$found"
 }
 
-# True if cgroup $1 exists and stays empty for a second (another runtime's
-# gets its processes or goes away).
+# True if cgroup $1 exists and stays empty for a second (another runtime's fills or goes away).
 empty_cgroup() { ! wait_for 1 busy_cgroup "$1"; }
 busy_cgroup() { [[ ! -d $1 || -n $(cat "$1/cgroup.procs" 2>/dev/null) ]]; }
 
-# The PIDs of the processes that carry $TOKEN.
+# The processes that carry $TOKEN, as each one a test starts does: found wherever reparented to.
 token_pids() {
-	grep -lz "^TEST_TOKEN=$TOKEN\$" /proc/[0-9]*/environ 2>/dev/null |
-		sed 's|^/proc/\([0-9]*\)/environ$|\1|' | sort -n
+	grep -lz "^TEST_TOKEN=$TOKEN\$" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | sort -n
 }
 
-# Stop the container the test left running: TERM, so that it can clean up;
-# then KILL soon (a test that failed because TERM did nothing need not wait).
+# Stop the container the test left running: TERM, for it to clean up, then soon KILL (a test that
+# failed because TERM did nothing need not wait).
 stop_leftover_ctr() {
 	[[ -n ${CTR_PID-} ]] || return 0
-	if running "$CTR_PID"; then
-		kill -TERM "$CTR_PID" 2>/dev/null || true
-		wait_gone "$CTR_PID" 2 || kill -KILL "$CTR_PID" 2>/dev/null || true
-	fi
+	kill -TERM "$CTR_PID" 2>/dev/null || true
+	wait_gone "$CTR_PID" 2 || kill -KILL "$CTR_PID" 2>/dev/null || true
 	wait "$CTR_PID" 2>/dev/null || true
 	CTR_PID=
 }
@@ -349,15 +299,12 @@ show_last_container() {
 	[[ -n ${LAST_CMD-} ]] || return 0
 	echo "-- the last container: \`$LAST_CMD\`"
 	echo "exit status: ${LAST_STATUS-(still running)}"
-	if [[ -z ${LAST_STATUS-} && -n ${CTR_OUT-} ]]; then
-		LAST_OUT=$(<"$CTR_OUT") LAST_ERR=$(<"$CTR_ERR")
-	fi
+	[[ -n ${LAST_STATUS-} || -z ${CTR_OUT-} ]] || LAST_OUT=$(<"$CTR_OUT") LAST_ERR=$(<"$CTR_ERR")
 	printf 'stdout:\n%s\nstderr:\n%s\n--\n' "$(quoted "${LAST_OUT-}")" "$(quoted "${LAST_ERR-}")"
 }
 quoted() { head -n 30 <<<"$1" | sed 's/^/  | /'; }
 
-# `step_setup_file STEPDIR`: call from setup_file.  Exports BIN, its
-# features, and the snapshot teardown_file compares with.
+# `step_setup_file STEPDIR`, in setup_file: exports BIN, its features, teardown_file's snapshot.
 step_setup_file() {
 	[[ $(id -u) -eq 0 ]] || skip "needs root: namespaces, mounts and cgroups (run: sudo make test)"
 	export BIN=${BIN:-$REPO/$1/container}
@@ -390,15 +337,12 @@ lib_setup() {
 
 lib_teardown() {
 	stop_leftover_ctr
-	local left status=0
+	local status=0
 	if [[ -z ${BATS_TEST_COMPLETED-} && -z ${BATS_TEST_SKIPPED-} ]]; then
 		show_last_container
 		status=1
 	fi
-	if [[ -e $BATS_TEST_TMPDIR/before.mounts ]] && ! left=$(cleanup_since "$BATS_TEST_TMPDIR/before"); then
-		echo "$left"
-		status=1
-	fi
-	((status == 0)) || [[ -z ${TESTS_FAIL_FAST-} ]] || touch "$BATS_RUN_TMPDIR/failed"
+	[[ ! -e $BATS_TEST_TMPDIR/before.mounts ]] || cleanup_since "$BATS_TEST_TMPDIR/before" || status=1
+	((status == 0)) || touch "$BATS_RUN_TMPDIR/failed" # for --fail-fast (lib_setup)
 	return "$status"
 }

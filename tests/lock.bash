@@ -1,8 +1,6 @@
-# Only one test run at a time on a machine: the tests compare the
-# machine's cgroups and mounts before and after each test, and another
-# run's containers would show up there.  `take_test_lock` waits for the
-# lock (saying so) and holds it until the calling script exits; the
-# scripts it runs see TESTS_LOCKED and do not take it again.
+# One test run at a time on a machine: the tests compare its cgroups and mounts before and after
+# each test, where another run's containers would show.  `take_test_lock` waits for the lock
+# (saying so) and holds it until the calling script exits; the scripts it runs see TESTS_LOCKED.
 # shellcheck shell=bash
 
 take_test_lock() {
