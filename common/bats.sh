@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# bats-core, bats-support and bats-assert, pinned and checked by hash,
-# into build/pinned-bats/, for a release whose own are missing or older
-# than bats 1.5 (Debian 11: bats 1.2.1, no bats-assert).  tests/run
-# uses them whenever they are there.  common/require-packages.sh runs
-# this when the release cannot do.
-#
-# From the npm registry: bats-core's project publishes each release
-# there too, as a tarball at a fixed address, reachable over https from
-# any machine; an older release's apt knows only its own archive.
-#
+# bats-core, bats-support and bats-assert, pinned and checked by hash, into build/pinned-bats/,
+# for a release whose own are missing or older than bats 1.5 (Debian 11: bats 1.2.1, no
+# bats-assert); common/require-packages.sh runs this then, and tests/run uses them if there.
+# From the npm registry: bats-core's project publishes each release there too, at a fixed
+# address, reachable over https from any machine; an older release's apt knows only its archive.
 # usage: common/bats.sh     (fetches them unless already there)
 set -euo pipefail
 
@@ -22,11 +17,9 @@ pins=(
 )
 [[ $(cat "$dir/pins" 2>/dev/null) != "${pins[*]}" ]] || exit 0
 
-fail() {
-	echo "common/bats.sh: $*" >&2
-	exit 1
-}
-
+fail() { echo "common/bats.sh: $*" >&2; exit 1; }
+download=(curl -fsSL --retry 3 -o)
+command -v curl >/dev/null || download=(wget -q -O)
 rm -rf -- "$dir"
 mkdir -p "$dir"
 for pin in "${pins[@]}"; do
@@ -34,14 +27,9 @@ for pin in "${pins[@]}"; do
 	url=https://registry.npmjs.org/$name/-/$name-$version.tgz
 	file=$dir/$name.tgz
 	echo "+ download $url" >&2
-	if command -v curl >/dev/null; then
-		curl -fsSL --retry 3 -o "$file" "$url" || fail "could not download $url"
-	else
-		wget -q -O "$file" "$url" || fail "could not download $url"
-	fi
+	"${download[@]}" "$file" "$url" || fail "could not download $url"
 	sha256sum --quiet -c <<<"$sum  $file" || fail "$url is not the file pinned here (sha256 $sum)"
-	# Each in build/pinned-bats/NAME: bats/bin/bats, and the libraries
-	# where BATS_LIB_PATH=build/pinned-bats finds them.
+	# Each in build/pinned-bats/NAME, where BATS_LIB_PATH=build/pinned-bats finds the libraries.
 	mkdir -p "$dir/$name"
 	tar -xzf "$file" -C "$dir/$name" --strip-components=1 --no-same-owner
 	rm -- "$file"

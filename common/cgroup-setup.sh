@@ -1,19 +1,14 @@
 #!/usr/bin/env bash
-# `make cgroup-setup`: make room for step 7's cgroups inside a Docker or
-# Podman container on a cgroup v2 host.  Anywhere else it does nothing,
-# and says why in one line.
-#
-# There the cgroup namespace's root, /sys/fs/cgroup, holds the container's
-# processes, and cgroup v2 lets such a cgroup hand no memory controller down
-# (the "no internal processes" rule; only the real root is exempt).  The fix,
-# as Docker-in-Docker's: move them into a leaf, /sys/fs/cgroup/init, then
-# enable pids, memory and cpu.  It lasts until the container restarts.
-#
+# `make cgroup-setup`: make room for step 7's cgroups inside a Docker or Podman container on a
+# cgroup v2 host; anywhere else do nothing, and say why in one line.  There the cgroup namespace's
+# root, /sys/fs/cgroup, holds the container's processes, and cgroup v2 lets such a cgroup hand no
+# memory controller down (the "no internal processes" rule; only the real root is exempt).  The
+# fix, as Docker-in-Docker's: move them into a leaf, /sys/fs/cgroup/init, then enable pids, memory
+# and cpu.  It lasts until the container restarts.
 # usage: common/cgroup-setup.sh [--quiet | --check]
-#   --quiet  speak only when acting or failing; exit 0 even then (step 7
-#            will say what is wrong; make test, make run)
-#   --check  change nothing; say why; exit 0 if there is nothing to do,
-#            1 if the move is needed, 2 if it would not help (make doctor)
+#   --quiet  speak only when acting or failing; exit 0 even then: step 7 will say what is wrong
+#   --check  change nothing; say why; exit 0 if there is nothing to do, 1 if the move is needed,
+#            2 if it would not help (make doctor)
 set -euo pipefail
 
 CGROUP=/sys/fs/cgroup
@@ -25,9 +20,7 @@ mode=${1-}
 
 # `missing FILE`: the controllers FILE does not list.
 missing() { printf '%s\n' "${CONTROLLERS[@]}" | grep -vxF -f <(tr ' ' '\n' <"$1"); }
-
-# Sets state (none, needed or blocked) and why (a sentence).
-diagnose() {
+diagnose() { # sets state (none, needed or blocked) and why (a sentence)
 	local c type
 	state=none
 	if [[ $(stat -f -c %T "$CGROUP" 2>/dev/null) != cgroup2fs ]]; then
@@ -56,14 +49,11 @@ diagnose() {
 }
 
 failed() { echo "cgroup-setup: $*" >&2; [[ $mode == --quiet ]] && exit 0; exit 1; }
-
-# Move every process of the root into the leaf, then enable the
-# controllers.  A process may join the root meanwhile (`docker exec`
-# before the controllers are on): then enabling fails, and we go again.
+# A process may join the root meanwhile (`docker exec`): then enabling fails, and we go again.
 move_and_enable() {
 	local pid try moved=0 c
-	# With processes and pids or cpu enabled, the root is "domain threaded"
-	# and its children "domain invalid": switch them off; no child uses them yet.
+	# With processes and pids or cpu enabled, the root is "domain threaded" and its children
+	# "domain invalid": switch them off; no child uses them yet.
 	for c in $(<"$CGROUP/cgroup.subtree_control"); do
 		echo "-$c" 2>/dev/null >"$CGROUP/cgroup.subtree_control" || true
 	done

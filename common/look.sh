@@ -14,8 +14,7 @@ DIM='' OFF=''
 [[ -t 1 && -z ${NO_COLOR-} ]] && DIM=$'\e[2m' OFF=$'\e[0m'
 
 fit() { if ((${#1} > $2)); then echo "${1:0:$2-3}..."; else echo "$1"; fi; } # `fit TEXT WIDTH`
-# A file's contents, or "?" if it is gone (its process ended meanwhile).
-get() { cat "$1" 2>/dev/null || echo '?'; }
+get() { cat "$1" 2>/dev/null || echo '?'; } # "?": gone (its process ended meanwhile)
 args() { tr '\0\n\t' '   ' 2>/dev/null <"/proc/$1/cmdline" | sed 's/ $//'; }
 # `part TITLE COMMAND`: a part's title, and on the right, dim, its command.
 part() { printf '  %s%*s%s$ %s%s\n' "$1" $((76 - ${#1} - ${#2})) '' "$DIM" "$2" "$OFF"; }
@@ -28,16 +27,14 @@ row() { # `row LABEL TEXT [FILES]`: a line of a part (FILES: the files it reads)
 # one is "/"), of its own: systemd gives services the others (PrivateTmp=...).
 view() { stat -L -c %d:%i "/proc/$1/ns/pid" "/proc/$1/ns/uts" "/proc/$1/root/" 2>/dev/null; }
 
-# Every process (but kernel threads: kthreadd, PID 2, and its children):
-# its parent, its children (by PID, as ps lists them) and its view.
+# Every process but kernel threads (PID 2 and its children): its parent, its children, its view.
 declare -A PARENT=() VIEW=() KIDS=() TOP=()
 while read -r pid ppid; do
 	[[ $pid != 2 && $ppid != 2 ]] || continue
 	v=$(view "$pid") || continue # gone meanwhile
 	VIEW[$pid]=$v PARENT[$pid]=$ppid KIDS[$ppid]+="$pid "
 done < <(ps -e -o pid=,ppid=)
-# Where PID 1 keeps its namespaces from us (in a sandbox, as a VM's agent
-# may), the host is this tool's own view: it runs on the host.
+# Where PID 1 keeps its namespaces from us (a sandbox, as a VM's agent), the host is our own view.
 [[ -n ${LOOK_HOST_PID-} || -n ${VIEW[1]-} ]] || HOST=$$
 [[ -n ${VIEW[$HOST]-} ]] ||
 	{ echo "look: no process $HOST to compare with (LOOK_HOST_PID)" >&2; exit 2; }
@@ -90,10 +87,9 @@ tree() { # `tree PID LEAD BRANCH`: PID's line, then its children's below it
 		if [[ $kid == "${kids[-1]}" ]]; then tree "$kid" "$2" '`- '; else tree "$kid" "$2" '|- '; fi
 	done
 }
-# `cgroup_dir PID CONTROLLER`: PID's cgroup (v1: a tree per controller).
 V2=0
 [[ -e /sys/fs/cgroup/cgroup.controllers ]] && V2=1
-cgroup_dir() {
+cgroup_dir() { # `cgroup_dir PID CONTROLLER`: PID's cgroup (v1: a tree per controller)
 	awk -F: -v v2=$V2 -v c="$2" '{ p = $3; for (i = 4; i <= NF; i++) p = p ":" $i }
 		v2 && $1 == 0 { print "/sys/fs/cgroup" p }
 		!v2 && ("," $2 ",") ~ ("," c ",") { print "/sys/fs/cgroup/" c p }' "/proc/$1/cgroup"
@@ -132,9 +128,8 @@ cgroup() { # `cgroup C T`: C's cgroup, its limits and what it uses
 	row used "$used" "$usedf"
 }
 same_ns() { [[ $(readlink "/proc/$1/ns/$2") == "$(readlink "/proc/$HOST/ns/$2")" ]]; }
-# `container C T`: the container whose first process is C, started by T.
 n=0
-container() {
+container() { # `container C T`: the container whose first process is C, started by T
 	local type mine='' hosts='' root
 	echo "Container $((++n)) of ${#TOP[@]}: process $1, started by process $2"
 	part "processes (host PID, PID inside)" "grep NSpid /proc/$1/status"
@@ -160,8 +155,8 @@ container() {
 	findmnt -N "$1" -rn -o MAJ:MIN,FSROOT,TARGET,FSTYPE,SOURCE |
 		awk -v host="$(findmnt -N "$HOST" -rn -o MAJ:MIN,FSROOT)" 'BEGIN { host = "\n" host "\n" }
 			index(host, "\n" $1 " " $2 "\n") { next }
-			{ line = sprintf("    %-12s %-8s %s", $3, $4, $5); new = 1 }
-			{ print (length(line) > 80 ? substr(line, 1, 77) "..." : line) }
+			{ line = sprintf("    %-12s %-8s %s", $3, $4, $5); new = 1
+			  print (length(line) > 80 ? substr(line, 1, 77) "..." : line) }
 			END { if (!new) print "    none" }'
 }
 

@@ -1,18 +1,12 @@
 #!/usr/bin/env bash
-# Build the container's root filesystem, offline.
-#
+# Build the container's root filesystem offline, beside DIR, then renamed: no half one if it fails.
 #   common/mkrootfs.sh DIR              from the host's static busybox
-#   common/mkrootfs.sh DIR TARBALL      from a tarball: an Alpine
-#                                       minirootfs, `docker export` output
+#   common/mkrootfs.sh DIR TARBALL      from a tarball: an Alpine minirootfs, `docker export` output
 #   common/mkrootfs.sh --remove DIR     delete it (refused while mounted)
-#
-# Built beside DIR, then renamed: a failed build leaves no half root filesystem.
 set -euo pipefail
 
 die() { echo "mkrootfs: $*" >&2; exit 1; }
-
-# Deleting a tree with a live mount inside (a container's /proc, left by
-# step 5) would delete through the mount: refuse instead.
+# rm -rf would delete through a live mount inside (a container's /proc, left by step 5): refuse.
 remove() {
 	[[ -e $1 ]] || return 0
 	local t
@@ -22,9 +16,10 @@ remove() {
 }
 
 from_busybox() {
-	local dir=$1 applet
+	local dir=$1 applet version
 	[[ -x /bin/busybox ]] || die "/bin/busybox not found: install busybox-static"
 	version=$(/bin/busybox | sed -n '1s/^BusyBox v\([^ ]*\).*/\1/p')
+	origin="busybox v$version"
 	! ldd /bin/busybox >/dev/null 2>&1 ||
 		die "/bin/busybox is dynamically linked, of no use inside: install busybox-static"
 	mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,root,var}
@@ -48,11 +43,11 @@ from_tarball() {
 	tar -xf "$tarball" -C "$dir" --numeric-owner ||
 		die "could not unpack $tarball (a .tar, .tar.gz or .tar.xz?)"
 	[[ -e $dir/bin/sh ]] || die "$tarball has no /bin/sh: is it a root filesystem?"
+	origin=${tarball##*/}
 }
 
-# What every step needs, whatever the root filesystem came from.
-finish() {
-	local dir=$1 source=$2 node
+finish() { # what every step needs, whatever the root filesystem came from ($origin)
+	local dir=$1 node
 	# Mount points for steps 5 and 6, and a world-writable /tmp.
 	mkdir -p "$dir"/{proc,sys,dev,tmp,mytemp}
 	chmod 1777 "$dir/tmp"
@@ -65,7 +60,7 @@ finish() {
 	done
 	# The marker the tests (and `ls /` inside) look for.
 	printf '%s\n' "This is the container's root filesystem, built by \`make rootfs\`" \
-		"from $source on $(date -u +%Y-%m-%d)." >"$dir/container-rootfs"
+		"from $origin on $(date -u +%Y-%m-%d)." >"$dir/container-rootfs"
 }
 
 case ${1-}:$# in
@@ -84,11 +79,10 @@ remove "$tmp"
 trap 'rm -rf -- "$tmp"' EXIT
 if [[ $# -eq 2 ]]; then
 	from_tarball "$tmp" "$2"
-	finish "$tmp" "${2##*/}"
 else
 	from_busybox "$tmp"
-	finish "$tmp" "busybox v$version"
 fi
+finish "$tmp"
 remove "$dir"
 mv -- "$tmp" "$dir"
 trap - EXIT

@@ -1,30 +1,22 @@
 #!/usr/bin/env bash
-# Make sure the Debian/Ubuntu packages the lesson needs are installed:
-# install the missing ones with apt-get (printing the command), or say
-# which to install where that is not possible.  bats, bats-assert and
-# bats-support come from the release if it has all three and a bats of
-# 1.5 or later, else pinned from npm (common/bats.sh).
-#
+# Install the Debian/Ubuntu packages the lesson needs that are missing, with apt-get (printing the
+# command), or say which to install where that is not possible.  bats, bats-assert, bats-support:
+# the release's if it has all three and a bats of 1.5 or later, else pinned ones (common/bats.sh).
 # usage: common/require-packages.sh PACKAGE...   (busybox-static, bats, ...)
 set -euo pipefail
 common=$(cd "$(dirname "$0")" && pwd)
-
-# bats 1.5 brought what the tests use: bats_load_library,
-# bats_require_minimum_version, run --separate-stderr.
+# The tests use bats_load_library, bats_require_minimum_version, run --separate-stderr: bats 1.5.
 bats_1_5() { [[ $(bats --version 2>/dev/null) =~ ([0-9]+)\.([0-9]+) ]] && ((BASH_REMATCH[1] * 100 + BASH_REMATCH[2] >= 105)); }
 pinned() { [[ -f $common/../build/pinned-bats/pins ]]; }
-
+# These by a command they install.
+declare -A COMMAND=([procps]=ps [musl-tools]=musl-gcc [strace]=strace [attr]=setfattr)
 have() {
 	case "$1" in
-	# A dynamically linked busybox would not run inside the root
-	# filesystem, which has no C library: only the static one will do.
+	# Only a static busybox runs inside the root filesystem, which has no C library.
 	busybox-static) [[ -x /bin/busybox ]] && ! ldd /bin/busybox >/dev/null 2>&1 ;;
 	bats) pinned || bats_1_5 ;;
 	bats-assert | bats-support) pinned || [[ -f /usr/lib/bats/$1/load.bash ]] ;;
-	procps) command -v ps >/dev/null ;;
-	musl-tools) command -v musl-gcc >/dev/null ;;
-	strace) command -v strace >/dev/null ;;
-	attr) command -v setfattr >/dev/null ;;
+	procps | musl-tools | strace | attr) command -v "${COMMAND[$1]}" >/dev/null ;;
 	*) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' ;;
 	esac
 }
@@ -38,27 +30,19 @@ for pkg in "$@"; do
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
-if ! command -v apt-get >/dev/null; then
-	echo "Missing: ${missing[*]}. Install them with your distribution's package manager." >&2
-	exit 1
-fi
-if [[ $(id -u) -ne 0 ]]; then
-	echo "Missing: ${missing[*]}. Install them: sudo apt-get install ${missing[*]}" >&2
-	exit 1
-fi
+command -v apt-get >/dev/null ||
+	{ echo "Missing: ${missing[*]}. Install them with your distribution's package manager." >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] ||
+	{ echo "Missing: ${missing[*]}. Install them: sudo apt-get install ${missing[*]}" >&2; exit 1; }
 apt=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
 echo "+ apt-get update" >&2
-# A source out of reach is an error, not a warning (apt 2.2 on; older
-# ones ignore the option).
+# A source out of reach is an error, not a warning (apt 2.2 on; older ones ignore the option).
 "${apt[@]}" -o APT::Update::Error-Mode=any update >/dev/null ||
 	{ echo "apt-get update failed (see above): is the package archive reachable?" >&2 && exit 1; }
 
-# The release's bats, if it has a bats of 1.5 or later and both libraries.
-release_bats() {
-	local version
-	version=$(candidate bats)
-	[[ -n $version && -n $(candidate bats-assert) && -n $(candidate bats-support) ]] &&
-		dpkg --compare-versions "$version" ge 1.5
+release_bats() { # has the release both libraries, and a bats of 1.5 or later?
+	[[ -n $(candidate bats-assert) && -n $(candidate bats-support) ]] &&
+		dpkg --compare-versions "$(candidate bats)" ge 1.5 # none: "", older than any for dpkg
 }
 install=() fetch=
 for pkg in "${missing[@]}"; do

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# make trace-stepN: the system calls with which step N builds its container,
-# one a line, as `strace -f` sees it run /bin/true (the whole trace stays in
-# build/trace/stepN.strace); then what step N adds to step N-1's, and drops.
-# The same on every run and machine (but the cgroup version), musl or glibc:
-# PIDs become roles, the repository <repo>, and return values go but errors.
+# make trace-stepN: the system calls with which step N builds its container, one a line, as
+# `strace -f` sees it run /bin/true (the whole trace stays in build/trace/stepN.strace); then what
+# step N adds to step N-1's, and drops.  The same on every run and machine (but the cgroup
+# version), musl or glibc: PIDs become roles, the repository <repo>, return values go but errors.
 # usage: common/trace.sh N   (N = 1..7, as root; make trace-stepN builds first)
 set -euo pipefail
 
@@ -16,25 +15,17 @@ cd "$repo"
 steps=(step[1-9]-*)
 command -v strace >/dev/null || die "strace not found (Debian, Ubuntu: sudo apt-get install strace)"
 mkdir -p build/trace
-
-# `trace N`: step N's calls, even if it failed (the error is in the list):
-# "ROLE  CALL", ROLE container (the program), child or init (its clone()'s; init
-# if PID 1 of a new PID namespace) or command (/bin/true, forked).  strace -f
-# starts each line with the PID, and splits a call another process interrupts:
-# "call(args <unfinished ...>", then "<... call resumed>rest".
+# `trace N`: step N's calls, even if it failed (the error is in the list): "ROLE  CALL", ROLE
+# container (the program), child or init (its clone()'s; init if PID 1 of a new PID namespace) or
+# command (/bin/true, forked).  strace -f starts each line with the PID, and splits a call another
+# process interrupts: "call(args <unfinished ...>", then "<... call resumed>rest".
 trace() {
 	local bin=${steps[$1 - 1]}/container raw=build/trace/step$1.strace status=0
 	[[ -x $bin ]] || die "no $bin: run make step$1"
-	: >"$raw"
 	# -qq: no "exited" lines; -y: a file descriptor with its path.
 	strace -f -qq -y -s 256 -e signal=none -o "$raw" "$bin" run /bin/true >"$work/out" 2>&1 ||
 		status=$?
 	awk -v repo="$repo" '
-	function replace(s, from, to,    i) { # every "from" in s, as text, not a regex
-		while ((i = index(s, from)) > 0)
-			s = substr(s, 1, i - 1) to substr(s, i + length(from))
-		return s
-	}
 	function child_kind(call) { # "command": fork(), or glibc'"'"'s, clone() without CLONE_NEW*
 		return call ~ /CLONE_NEWPID/ ? "init" : call ~ /CLONE_NEW/ ? "child" : "command"
 	}
@@ -70,8 +61,7 @@ trace() {
 			if (match(call, / += [^=]*$/)) { # " = RESULT", padded, goes; but an error
 				result = substr(call, RSTART)
 				call = substr(call, 1, RSTART - 1)
-				sub(/^ += /, "", result)
-				if (result ~ /^-1 /) error = " = " result
+				if (sub(/^ += -1 /, " = -1 ", result)) error = result
 			}
 			if (name ~ /^(clone|clone3|fork|vfork)$/) {
 				flags = ""
@@ -87,18 +77,16 @@ trace() {
 				sub(/, 0x[0-9a-f]+ \/\*.*\*\/\)$/, ")", out) # the environment
 			} else if (match(call, /^write\([0-9]+<\/(sys|proc)\/[^>]*>, /)) {
 				# Only to the kernel'"'"'s files: the narration goes to stderr.
-				path = substr(call, 1, RLENGTH - 3)
-				sub(/^write\([0-9]+</, "", path)
-				value = substr(call, RSTART + RLENGTH)
-				sub(/, [0-9]+\)$/, "", value)
-				out = "write " path " " value
+				out = call
+				sub(/^write\([0-9]+</, "write ", out)
+				sub(/>, /, " ", out)
+				sub(/, [0-9]+\)$/, "", out)
 			} else if (name ~ /^open/ && error && call ~ /O_WRONLY|O_RDWR/ &&
 				   quoted(call) ~ /^\/(sys|proc)\//) {
 				out = "open " quoted(call) # a file to write that is not there
 			} else if (name ~ /^mkdir/) { # or mkdirat, as glibc may
 				made_dir[quoted(call)] = 1 # rmdir: only these, not stale ones
-				mode = call
-				sub(/.*, /, "", mode)
+				mode = substr(call, match(call, /[^ ]+$/))
 				out = "mkdir(\"" quoted(call) "\", " mode
 			} else if (name == "rmdir" || call ~ /^unlinkat\(.*AT_REMOVEDIR/) {
 				if (made_dir[quoted(call)]) out = "rmdir(\"" quoted(call) "\")"
@@ -107,7 +95,8 @@ trace() {
 				out = call
 			}
 			if (out == "") continue
-			out = replace(out, repo "/", "<repo>/")
+			while ((j = index(out, repo "/")) > 0) # as text, not a regex
+				out = substr(out, 1, j - 1) "<repo>/" substr(out, j + length(repo) + 1)
 			gsub("container-" cpid "/", "container-<PID>/", out)
 			gsub("container-" cpid "\"", "container-<PID>\"", out)
 			printf "%-10s %s%s\n", role[p], out, error
@@ -126,10 +115,8 @@ trace "$n" | tee "$work/this"
 trace $((n - 1)) >"$work/prev"
 echo
 echo "What step $n adds (+) to step $((n - 1)), and drops (-):"
-# Compared without the roles (in step 3 the child becomes the init, and its
-# sethostname stays the same): diff numbers the lines, printed here in full.
+# Compared without the roles (step 3's child becomes the init, same sethostname), shown with them.
 diff --unchanged-line-format= --old-line-format=$'- %dn\n' --new-line-format=$'+ %dn\n' \
-	<(sed 's/^[^ ]* *//' "$work/prev") <(sed 's/^[^ ]* *//' "$work/this") >"$work/changes" ||
-	(($? == 1))
-awk 'FILENAME == ARGV[1] { old[FNR] = $0; next } FILENAME == ARGV[2] { new[FNR] = $0; next }
-	{ print $1, ($1 == "-" ? old[$2] : new[$2]) }' "$work/prev" "$work/this" "$work/changes"
+	<(sed 's/^[^ ]* *//' "$work/prev") <(sed 's/^[^ ]* *//' "$work/this") |
+	awk 'FILENAME == ARGV[1] { old[FNR] = $0; next } FILENAME == ARGV[2] { new[FNR] = $0; next }
+		{ print $1, ($1 == "-" ? old[$2] : new[$2]) }' "$work/prev" "$work/this" - || (($? == 1))

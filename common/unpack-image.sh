@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
-# Unpack an OCI image layout (what `skopeo copy ... oci:DIR` or umoci
-# write: DIR/index.json, DIR/blobs/sha256/...) into overlay layers, offline.
-#
+# Unpack an OCI image layout (what `skopeo copy ... oci:DIR` or umoci write: DIR/index.json,
+# DIR/blobs/sha256/...) into overlay layers, offline.
 #   common/unpack-image.sh LAYOUT [DEST]      (DEST: build/image)
-#
-# Each layer becomes DEST/1, DEST/2... (1 the base), and on top DEST/init
-# holds what the steps need (/proc, /mytemp, /dev/null...), as Docker adds
-# an "init" layer of its own.  DEST/lowerdir gets the list to give as
-# ROOTFS: topmost first, separated by ':', as overlay's lowerdir takes it.
-# An OCI layer deletes a file NAME of the layers below with an empty file
-# .wh.NAME, and hides a whole directory's with .wh..wh..opq in it; overlay
-# wants a character device 0/0 named NAME, and the directory's xattr
-# trusted.overlay.opaque=y: they are converted.
+# Each layer becomes DEST/1, DEST/2... (1 the base), and on top DEST/init holds what the steps
+# need (/proc, /mytemp, /dev/null...), as Docker adds an "init" layer of its own.  DEST/lowerdir
+# gets the list to give as ROOTFS: topmost first, separated by ':', as overlay's lowerdir takes it.
+# An OCI layer deletes a file NAME of the layers below with an empty file .wh.NAME, and hides a
+# whole directory's with .wh..wh..opq in it; overlay wants a character device 0/0 named NAME, and
+# the directory's xattr trusted.overlay.opaque=y: they are converted.
 set -euo pipefail
 
 die() { echo "unpack-image: $*" >&2; exit 1; }
@@ -22,25 +18,21 @@ layout=${1%/} dest=$(realpath -m -- "${2:-$(dirname "$0")/../build/image}")
 [[ -f $layout/index.json ]] || die "$layout/index.json: no such file: is $layout an OCI image layout?"
 "$(dirname "$0")/require-packages.sh" attr
 
-# A blob by its digest, checked: its name is the SHA-256 of its contents.
-blob() {
+blob() { # a blob by its digest, checked: its name is the SHA-256 of its contents
 	local file=$layout/blobs/sha256/${1#sha256:}
 	[[ $1 == sha256:* && -f $file ]] || die "$1: no such blob in $layout"
 	echo "${1#sha256:}  $file" | sha256sum --check --quiet >&2 || die "$file: corrupt"
 	echo "$file"
 }
-# The sha256 digests in a JSON file's array KEY, in order; no jq needed:
-# JSON on one line, without blanks, then the text between "KEY":[ and ].
-digests() {
+digests() { # the sha256 digests in a JSON file's array KEY, in order; no jq: between "KEY":[ and ]
 	tr -d ' \t\r\n' <"$1" | sed -n "s/.*\"$2\":\[\([^]]*\)\].*/\1/p" | grep -o 'sha256:[0-9a-f]\{64\}' || true
 }
 
 mapfile -t manifests < <(digests "$layout/index.json" manifests)
 ((${#manifests[@]} == 1)) || die "$layout/index.json lists ${#manifests[@]} images, not one"
 manifest=$(blob "${manifests[0]}")
-if grep -q '"manifests"' "$manifest"; then
+! grep -q '"manifests"' "$manifest" ||
 	die "$layout holds an image for several platforms: copy one (skopeo copy without --all)"
-fi
 mapfile -t layers < <(digests "$manifest" layers)
 ((${#layers[@]} > 0)) || die "$manifest lists no layers"
 
