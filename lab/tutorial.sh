@@ -1,20 +1,18 @@
 #!/usr/bin/env bash
-# Keeps TUTORIAL.md true to the code.
-#   lab/tutorial.sh diffs [--fix]  each ```diff block is the real `diff -u A B` it names
-#   lab/tutorial.sh files          a block after <!-- file: PATH --> is that file; after
-#                                    <!-- excerpt: PATH FUNCTION... --> those functions
-#   lab/tutorial.sh console N      the ```console blocks of "## Step N" (0: the rest)
-#                                    print what they show
-# Console blocks: "$ CMD" lines run (no "sudo " as root), a block in one bash at the top,
-# the lines after are its output.  <N> any number, <host> the hostname, <...> any text,
-# "..." alone any lines; runs of spaces count as one.  "**Terminal 1**" then "**Terminal 2**":
-# 1's command runs in the background, fed the lines after its prompts ("# ", "/ # ") by a
-# FIFO; once it shows all but the last, 2's block runs, then the last line goes (say, exit).
+# Keeps TUTORIAL.md true to the code.  lab/tutorial.sh ...
+#   diffs [--fix]  each ```diff block is the real `diff -u A B` it names
+#   files          a block after <!-- file: PATH --> is that file; after <!-- excerpt: PATH
+#                  FUNCTION... --> those functions
+#   console N      the ```console blocks of "## Step N" (0: the rest) print what they show
+# Console blocks: "$ CMD" lines run (no "sudo " as root), a block in one bash at the top, the lines
+# after are its output.  <N> any number, <host> the hostname, <...> any text, "..." alone any
+# lines; runs of spaces count as one.  "**Terminal 1**" then "**Terminal 2**": 1's command runs
+# in the background, fed the lines after its prompts ("# ", "/ # ") by a FIFO; once it shows all
+# but the last, 2's block runs, then the last line goes (say, exit).
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-tutorial=$repo/TUTORIAL.md prompt='^([^ ]+ )?# '
-cd "$repo"
+cd "$(dirname "$0")/.."
+tutorial=$PWD/TUTORIAL.md prompt='^([^ ]+ )?# '
 
 # `split_blocks KIND [SECTION]`: blocks to $work/LINE, each one's marker (or -) to LINE.marker.
 split_blocks() {
@@ -35,9 +33,6 @@ split_blocks() {
 }
 blocks() { find "$work" -name '*.marker' -printf '%f\n' | sed 's/[.]marker$//' | sort "$@"; }
 
-# The real diff, with the headers the tutorial uses (no timestamps).
-real_diff() { diff -u "$1" "$2" | sed -e '1s/\t.*//' -e '2s/\t.*//' || true; }
-
 check_diffs() {
 	local block from to bad=0
 	split_blocks diff
@@ -48,13 +43,11 @@ check_diffs() {
 			echo "TUTORIAL.md:$block: a diff block must start with '--- FILE' and '+++ FILE'" >&2
 			bad=1 && continue
 		fi
-		real_diff "$from" "$to" >"$work/new"
+		# The headers without timestamps, as the tutorial shows them.
+		diff -u "$from" "$to" | sed '1,2s/\t.*//' >"$work/new" || true
 		cmp -s "$work/new" "$work/$block" && continue
 		if [[ ${1-} == --fix ]]; then
-			awk -v start="$block" -v new="$work/new" '
-				NR == start { while ((getline l < new) > 0) print l; skip = 1 }
-				skip && /^```$/ { skip = 0 } !skip' "$tutorial" >"$work/tutorial"
-			cat "$work/tutorial" >"$tutorial"
+			sed -i -e "$((block - 1))r $work/new" -e "$block,/^\`\`\`\$/{/^\`\`\`\$/!d}" "$tutorial"
 			echo "TUTORIAL.md:$block: updated the diff of $from and $to"
 		else
 			echo "TUTORIAL.md:$block: not the diff of $from and $to (lab/tutorial.sh diffs --fix):" >&2
@@ -154,21 +147,20 @@ run_block() {
 
 # `run_pair T1 T2`: play two terminals' blocks, as said at the top.
 run_pair() {
-	local t=$work/$1 last cmd pid i bad=0
+	local t=$work/$1 last cmd i bad=0
 	cmd=$(sed -n '1s/^\$ //p' "$t") last=$(grep -nE "$prompt" "$t" | tail -n 1 | cut -d: -f1)
 	[[ $(id -u) -ne 0 ]] || cmd=${cmd#sudo }
 	sed -n "2,$((last - 1))p" "$t" | grep -vE "$prompt" >"$t.before" || true
 	sed 1d "$t" | grep -vE "$prompt" >"$t.expected" || true
 	mkfifo "$t.in"
 	clean_env timeout -k 5 60 bash -c "$cmd" <"$t.in" >"$t.actual" 2>&1 &
-	pid=$!
 	exec 3>"$t.in"
 	sed -n "2,$((last - 1))p" "$t" | sed -nE "s/$prompt//p" >&3
 	for ((i = 0; i < 100; i++)); do ! matches "$t.before" "$t.actual" || break; sleep 0.1; done
 	run_block "$2" || bad=1
 	sed -n "${last}p" "$t" | sed -nE "s/$prompt//p" >&3
 	exec 3>&-
-	wait "$pid" || true
+	wait # for terminal 1, the one job
 	shown "$1: terminal 1" "$t.expected" "$t.actual" && return "$bad"
 }
 

@@ -17,11 +17,9 @@ die() { say "$@" && exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die "namespaces, mounts and cgroups need root: sudo make bench"
 [[ -x $ROOTFS/bin/true ]] || die "no $ROOTFS/bin/true: sudo make rootfs"
-# Other test runs' containers would show up as left behind: one run at a time.
 # shellcheck source=tests/lock.bash
-. "$REPO/tests/lock.bash" && take_test_lock
+. "$REPO/tests/lock.bash" && take_test_lock # others' containers would look left behind
 "$REPO/common/require-packages.sh" crun runc
-command -v unshare >/dev/null || die "unshare not found: apt-get install util-linux"
 command -v gnuplot >/dev/null || "$REPO/common/require-packages.sh" gnuplot-nox ||
 	say "no gnuplot: no chart (a bonus)"
 
@@ -135,11 +133,9 @@ END {
 		rss, rss / 1024, rssmax
 }'
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
-cc=$(cut -d ' ' -f 1 "$REPO/build/flags" 2>/dev/null) || cc=
-libc="glibc $(version libc6)"
-[[ $cc != *musl* ]] || libc="musl $(version musl-dev)"
-built="\`${cc##*/}\`, statically linked with $libc"
-[[ -n $cc ]] || built="an unknown compiler (no build/flags)"
+cc=$(cut -d ' ' -f 1 "$REPO/build/flags") # make writes it with the programs
+built="\`${cc##*/}\`, statically linked with glibc $(version libc6)"
+[[ $cc != *musl* ]] || built="\`${cc##*/}\`, statically linked with musl $(version musl-dev)"
 cgroup=$(stat -f -c %T /sys/fs/cgroup | sed 's/^cgroup2fs$/v2/; s/^tmpfs$/v1/')
 [[ $cgroup != v1 ]] || ! mountpoint -q "$UNIFIED" ||
 	cgroup="v1 \"hybrid\" (cgroup2 at $UNIFIED, controllers: $(<"$UNIFIED/cgroup.controllers"))"
