@@ -100,7 +100,8 @@ started_or_exited() {
 	POLLS=$((POLLS + 1))
 	exe=$(readlink "/proc/$CTR_PID/exe") || return 1
 	pids=$(descendants "$CTR_PID")
-	# Before its exec, $CTR_PID is still the test's shell.
+	# The same program before and after listing them: not mid-exec (until then, $CTR_PID is the
+	# test's shell, and its children are not the container's).
 	[[ $(readlink "/proc/$CTR_PID/exe") == "$exe" ]] || return 1
 	for pid in $pids; do
 		[[ $(readlink "/proc/$pid/exe" 2>/dev/null) != "$exe" ]] || continue
